@@ -1,0 +1,3 @@
+/* config.c - placeholder, being written. */
+#include "config.h"
+typedef int am_config_placeholder;

@@ -1,0 +1,3 @@
+/* dkim.c - placeholder, being written. */
+#include "config.h"
+typedef int am_dkim_placeholder;

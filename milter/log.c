@@ -1,0 +1,3 @@
+/* log.c - placeholder, being written. */
+#include "config.h"
+typedef int am_log_placeholder;

@@ -1,0 +1,3 @@
+/* milter.c - placeholder, being written. */
+#include "config.h"
+typedef int am_milter_placeholder;

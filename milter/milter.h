@@ -1,0 +1,1 @@
+/* milter.h - placeholder */

@@ -1,0 +1,3 @@
+/* sockspec.c - placeholder, being written. */
+#include "config.h"
+typedef int am_sockspec_placeholder;

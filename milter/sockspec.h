@@ -1,0 +1,1 @@
+/* sockspec.h - placeholder */

@@ -1,0 +1,146 @@
+/*
+ * util.c - small, bounded string and memory helpers (see util.h).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include "util.h"
+
+static void
+am_out_of_memory(void)
+{
+	syslog(LOG_CRIT, "out of memory");
+	fputs("alignmilter: out of memory\n", stderr);
+	abort();
+}
+
+void *
+am_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		am_out_of_memory();
+	return p;
+}
+
+void *
+am_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		am_out_of_memory();
+	return p;
+}
+
+void *
+am_xreallocarray(void *old, size_t n, size_t size)
+{
+	void *p;
+
+	if (size != 0 && n > SIZE_MAX / size)
+		am_out_of_memory();
+	p = realloc(old, n * size ? n * size : 1);
+	if (p == NULL)
+		am_out_of_memory();
+	return p;
+}
+
+char *
+am_xstrdup(const char *s)
+{
+	return am_xstrndup(s, strlen(s));
+}
+
+char *
+am_xstrndup(const char *s, size_t n)
+{
+	char *p = am_xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+size_t
+am_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t len = strlen(src);
+
+	if (size > 0) {
+		size_t n = len < size - 1 ? len : size - 1;
+
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+size_t
+am_strlcat(char *dst, const char *src, size_t size)
+{
+	size_t used = strnlen(dst, size);
+
+	if (used == size)
+		return size + strlen(src);
+	return used + am_strlcpy(dst + used, src, size - used);
+}
+
+char *
+am_lowercase(char *s)
+{
+	char *p;
+
+	for (p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+bool
+am_streq_nocase(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+char *
+am_trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+		*--end = '\0';
+	return s;
+}
+
+void
+am_domain_normalize(char *d)
+{
+	size_t len = strlen(d);
+
+	if (len > 0 && d[len - 1] == '.')
+		d[len - 1] = '\0';
+	am_lowercase(d);
+}
+
+bool
+am_domain_is_under(const char *d, const char *parent)
+{
+	size_t dl = strlen(d), pl = strlen(parent);
+
+	if (pl == 0 || dl < pl)
+		return false;
+	if (strcasecmp(d + dl - pl, parent) != 0)
+		return false;
+	return dl == pl || d[dl - pl - 1] == '.';
+}

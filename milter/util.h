@@ -1,0 +1,33 @@
+/*
+ * util.h - small, bounded string and memory helpers shared by all modules.
+ *
+ * Owns: allocation that never returns NULL (out of memory is fatal and
+ * logged once), bounded copies, ASCII case handling of domain names.
+ */
+#ifndef AM_UTIL_H
+#define AM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+void	*am_xmalloc(size_t);
+void	*am_xcalloc(size_t, size_t);
+void	*am_xreallocarray(void *, size_t, size_t);
+char	*am_xstrdup(const char *);
+char	*am_xstrndup(const char *, size_t);
+
+/* Copy with truncation; returns strlen(src) like strlcpy(3). */
+size_t	am_strlcpy(char *dst, const char *src, size_t size);
+size_t	am_strlcat(char *dst, const char *src, size_t size);
+/* Lower-case ASCII in place; returns s. */
+char	*am_lowercase(char *s);
+/* Case-insensitive ASCII equality. */
+bool	am_streq_nocase(const char *a, const char *b);
+/* Trim leading/trailing spaces and tabs in place; returns the start. */
+char	*am_trim(char *s);
+/* Remove one trailing dot from a domain name, lower-case it. */
+void	am_domain_normalize(char *d);
+/* true when d equals parent or ends with "." parent (ASCII, case-insensitive). */
+bool	am_domain_is_under(const char *d, const char *parent);
+
+#endif

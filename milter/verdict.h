@@ -1,0 +1,156 @@
+/*
+ * verdict.h - the one verdict that flows through alignmilter's pipeline.
+ *
+ * Owns: the data model of a checked message.  Verifiers (spf.c, dkim.c,
+ * dmarc.c, ses.c) fill it in; renderers (authres.c, alignlog.c, syslog
+ * verdict in pipeline.c) only read it.  Nothing here knows about
+ * libmilter.  All strings are bounded, NUL-terminated, and lower-cased
+ * where they are domain names.
+ */
+#ifndef AM_VERDICT_H
+#define AM_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#define AM_DOMAIN_MAX	256	/* 253 octets + NUL, rounded */
+#define AM_ADDR_MAX	512	/* envelope address */
+#define AM_IP_MAX	64
+#define AM_REASON_MAX	160
+#define AM_SELECTOR_MAX	128
+#define AM_DKIM_REPORT_MAX 50	/* signatures kept in a verdict; more are only counted */
+
+enum am_spf_result {
+	AM_SPF_NONE = 0,
+	AM_SPF_NEUTRAL,
+	AM_SPF_PASS,
+	AM_SPF_FAIL,
+	AM_SPF_SOFTFAIL,
+	AM_SPF_TEMPERROR,
+	AM_SPF_PERMERROR,
+};
+
+struct am_spf_verdict {
+	enum am_spf_result result;
+	bool	helo_identity;		/* MAIL FROM was <>: checked the HELO name */
+	char	domain[AM_DOMAIN_MAX];	/* the domain whose record was checked */
+	char	reason[AM_REASON_MAX];	/* short comment, e.g. libspf2's reason */
+	char	explanation[AM_REASON_MAX]; /* exp= text on fail, if any */
+	bool	aligned;		/* set by dmarc.c */
+};
+
+enum am_dkim_result {
+	AM_DKIM_NONE = 0,	/* no signature at all */
+	AM_DKIM_PASS,
+	AM_DKIM_FAIL,
+	AM_DKIM_NEUTRAL,
+	AM_DKIM_POLICY,
+	AM_DKIM_TEMPERROR,
+	AM_DKIM_PERMERROR,
+};
+
+struct am_dkim_sig {
+	enum am_dkim_result result;
+	bool	verified;		/* false: beyond MaximumSignatures, not verified */
+	char	domain[AM_DOMAIN_MAX];	/* d= */
+	char	selector[AM_SELECTOR_MAX]; /* s= */
+	char	algorithm[32];		/* a=, e.g. rsa-sha256, ed25519-sha256 */
+	char	b_prefix[9];		/* first 8 characters of b= */
+	unsigned keybits;		/* 0 when unknown or ed25519 */
+	char	reason[AM_REASON_MAX];	/* "body hash mismatch", "key not found", ... */
+	bool	key_not_found;		/* selector record does not exist (NXDOMAIN/NODATA) */
+	bool	duplicated_suffix;	/* key exists at <s>._domainkey.<d>.<d> */
+	bool	aligned;		/* set by dmarc.c */
+};
+
+struct am_dkim_verdict {
+	size_t	count;			/* entries used in sig[] */
+	size_t	total;			/* DKIM-Signature fields seen (may exceed count) */
+	struct am_dkim_sig sig[AM_DKIM_REPORT_MAX];
+};
+
+enum am_dmarc_result {
+	AM_DMARC_NONE = 0,
+	AM_DMARC_PASS,
+	AM_DMARC_FAIL,
+	AM_DMARC_TEMPERROR,
+	AM_DMARC_PERMERROR,
+};
+
+enum am_dmarc_policy {
+	AM_POLICY_UNSPEC = 0,		/* no record: rendered "none" */
+	AM_POLICY_NONE,
+	AM_POLICY_QUARANTINE,
+	AM_POLICY_REJECT,
+};
+
+struct am_dmarc_verdict {
+	enum am_dmarc_result result;
+	enum am_dmarc_policy policy;	/* p= (or sp= when it applied) */
+	enum am_dmarc_policy disposition; /* what the policy asks for this message, after pct */
+	char	adkim;			/* 'r' or 's' */
+	char	aspf;			/* 'r' or 's' */
+	int	pct;			/* 0..100 */
+	bool	record_found;
+	bool	used_org_domain;	/* record came from the organizational domain */
+	bool	sampled_out;		/* fail, but pct sampling chose the next-lower policy */
+	char	org_domain[AM_DOMAIN_MAX];
+	char	record_domain[AM_DOMAIN_MAX]; /* domain whose _dmarc record applied */
+	char	reason[AM_REASON_MAX];
+	bool	spf_aligned;
+	bool	dkim_aligned;
+};
+
+enum am_from_status {
+	AM_FROM_OK = 0,
+	AM_FROM_MISSING,		/* no From header */
+	AM_FROM_MULTIPLE,		/* more than one From header or address */
+	AM_FROM_NO_DOMAIN,		/* From without a usable domain */
+};
+
+/* Hints: bit positions; names and fixes live in ses.c. */
+enum am_hint {
+	AM_HINT_SES_DEFAULT_MAIL_FROM = 0,
+	AM_HINT_ASPF_STRICT_SUBDOMAIN,
+	AM_HINT_SES_NO_EASY_DKIM,
+	AM_HINT_DKIM_KEY_NOT_FOUND,
+	AM_HINT_DKIM_CNAME_DUPLICATED_SUFFIX,
+	AM_HINT_DMARC_SINGLE_MECHANISM,
+	AM_HINT_DMARC_POLICY_NONE,
+	AM_HINT_DMARC_NO_RECORD,
+	AM_HINT_FROM_INVALID,		/* extension: missing/multiple/domainless From */
+	AM_HINT_COUNT
+};
+
+struct am_ses_verdict {
+	bool	is_ses;
+	bool	default_mail_from;	/* envelope domain under amazonses.com */
+	char	region[32];		/* e.g. us-east-1; empty when unknown */
+};
+
+struct am_verdict {
+	time_t	ts;
+	char	queue_id[64];
+	char	client_ip[AM_IP_MAX];
+	char	helo[AM_DOMAIN_MAX];
+	char	mail_from[AM_ADDR_MAX];	/* without angle brackets; empty for <> */
+	enum am_from_status from_status;
+	char	from_domain[AM_DOMAIN_MAX];
+	struct am_spf_verdict spf;
+	struct am_dkim_verdict dkim;
+	struct am_dmarc_verdict dmarc;
+	struct am_ses_verdict ses;
+	unsigned hints;			/* bit set of 1u << enum am_hint */
+	/* Inputs the hint logic needs that are not results. */
+	bool	has_feedback_id;
+	bool	has_x_ses_outgoing;
+	char	feedback_id_region[32];
+};
+
+const char *am_spf_result_name(enum am_spf_result);
+const char *am_dkim_result_name(enum am_dkim_result);
+const char *am_dmarc_result_name(enum am_dmarc_result);
+const char *am_dmarc_policy_name(enum am_dmarc_policy);
+
+#endif

@@ -1,0 +1,3 @@
+/* version.c - placeholder, being written. */
+#include "config.h"
+typedef int am_version_placeholder;

@@ -1,0 +1,1 @@
+/* version.h - placeholder */
