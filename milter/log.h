@@ -1,1 +1,18 @@
-/* log.h - placeholder */
+/*
+ * log.h - where alignmilter's messages go: syslog, and stderr with -f.
+ *
+ * Owns: the log destination chosen at start-up.  Message text from mail
+ * is always passed as an argument ("%s"), never as a format.
+ */
+#ifndef AM_LOG_H
+#define AM_LOG_H
+
+#include <stdbool.h>
+#include <syslog.h>
+
+void	am_log_init(const char *ident, bool use_syslog, int facility, bool to_stderr);
+void	am_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Facility name ("mail", "local0", ...) to LOG_*; -1 if unknown. */
+int	am_log_facility(const char *name);
+
+#endif

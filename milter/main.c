@@ -1,2 +1,294 @@
+/*
+ * main.c - alignmilter's command line and process life cycle.
+ *
+ * Owns: option parsing, the order of start-up (config, socket as root,
+ * detach, PID file, drop privileges, engine), signal handling and the
+ * orderly stop.  Signals are handled by the main thread through a
+ * self-pipe: libmilter's own signal thread would treat SIGHUP as "stop",
+ * so the main thread keeps SIGHUP/SIGTERM/SIGINT unblocked (the kernel
+ * prefers the thread-group leader for process signals) while every
+ * other thread is started with them blocked.
+ */
 #include "config.h"
-int main(void) { return 0; }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "logfile.h"
+#include "milter.h"
+#include "util.h"
+#include "version.h"
+
+#define STOP_GRACE_SECONDS 30		/* in-flight connections get this long */
+
+struct options {
+	const char *config_path;
+	bool	config_given;
+	bool	foreground;
+	const char *socket;
+	bool	check_only;
+	bool	version;
+	const char *test_file;
+	const char *ip, *helo, *mail_from;
+};
+
+static int signal_pipe[2] = { -1, -1 };
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: alignmilter [-f] [-c FILE] [-p SOCKET]\n"
+	    "       alignmilter -n [-c FILE]          check the configuration\n"
+	    "       alignmilter -V                    versions\n"
+	    "       alignmilter -t FILE|- --ip ADDR --helo NAME --mail-from ADDR [-c FILE]\n"
+	    "                                         check a saved message offline\n");
+}
+
+/* 0: go on, 1: exit 0 (help), -1: usage error. */
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "ip", required_argument, NULL, 'I' },
+		{ "helo", required_argument, NULL, 'H' },
+		{ "mail-from", required_argument, NULL, 'M' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->config_path = AM_DEFAULT_CONFIG;
+	while ((ch = getopt_long(argc, argv, "c:fp:nVt:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->config_path = optarg; o->config_given = true; break;
+		case 'f': o->foreground = true; break;
+		case 'p': o->socket = optarg; break;
+		case 'n': o->check_only = true; break;
+		case 'V': o->version = true; break;
+		case 't': o->test_file = optarg; break;
+		case 'I': o->ip = optarg; break;
+		case 'H': o->helo = optarg; break;
+		case 'M': o->mail_from = optarg; break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "alignmilter: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	if (o->test_file == NULL && (o->ip || o->helo || o->mail_from)) {
+		fprintf(stderr, "alignmilter: --ip, --helo and --mail-from go with -t\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The default config file may be absent (defaults apply); a named one may not. */
+static bool
+load_config(const struct options *o, struct am_conf *c, char *err, size_t errlen)
+{
+	am_conf_defaults(c);
+	if (!o->config_given && access(o->config_path, F_OK) != 0 && errno == ENOENT)
+		return true;
+	if (!am_conf_load(c, o->config_path, err, errlen))
+		return false;
+	if (o->socket != NULL && !am_conf_set(c, "Socket", o->socket, err, errlen))
+		return false;
+	return true;
+}
+
+static void
+on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	(void)write(signal_pipe[1], &b, 1);
+	errno = saved;
+}
+
+static bool
+install_signal_handlers(char *err, size_t errlen)
+{
+	struct sigaction sa;
+
+	if (pipe2(signal_pipe, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return false;
+	}
+	(void)fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return true;
+}
+
+static void
+block_stop_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static void *
+milter_thread(void *arg)
+{
+	int *rc = arg;
+
+	*rc = am_milter_run();
+	/* Wake the main thread if libmilter stopped on its own. */
+	on_signal(0);
+	return NULL;
+}
+
+/* Let open connections finish, within STOP_GRACE_SECONDS. */
+static void
+wait_for_inflight(void)
+{
+	time_t deadline = time(NULL) + STOP_GRACE_SECONDS;
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	while (am_milter_inflight() > 0 && time(NULL) < deadline)
+		nanosleep(&ts, NULL);
+	if (am_milter_inflight() > 0)
+		am_log(LOG_WARNING, "stopping with %u connection(s) still open", am_milter_inflight());
+}
+
+/* Main thread: wait for signals until asked to stop. */
+static void
+signal_loop(am_logfile *alog)
+{
+	unsigned char sig;
+	ssize_t n;
+
+	for (;;) {
+		n = read(signal_pipe[0], &sig, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || sig == 0)
+			return;
+		if (sig == SIGHUP) {
+			if (alog != NULL && am_logfile_reopen(alog))
+				am_log(LOG_INFO, "SIGHUP: alignment log reopened");
+			continue;
+		}
+		am_log(LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+}
+
+static int
+run_daemon(const struct options *o, struct am_conf *c)
+{
+	char err[512];
+	uid_t uid;
+	gid_t gid;
+	pthread_t tid;
+	sigset_t old;
+	am_logfile *alog = NULL;
+	int milter_rc = 0;
+
+	am_log_init("alignmilter", c->syslog, c->syslog_facility, o->foreground);
+	if (!am_conf_check_system(c, err, sizeof(err)) || !am_milter_open(c, err, sizeof(err)))
+		goto fail;
+	if (c->user_id != NULL && (!am_conf_lookup_user(c->user_id, &uid, &gid, err, sizeof(err)) ||
+	    !am_milter_chown_socket(c, uid, gid, err, sizeof(err))))
+		goto fail;
+	if (!o->foreground && !am_daemonize(err, sizeof(err)))
+		goto fail;
+	if (c->pid_file != NULL && !am_pidfile_write(c->pid_file, err, sizeof(err)))
+		goto fail;
+	if (c->user_id != NULL && !am_drop_privileges(c->user_id, err, sizeof(err)))
+		goto fail;
+	if (c->alignment_log != NULL &&
+	    (alog = am_logfile_open(c->alignment_log, c->alignment_log_mode, err, sizeof(err))) == NULL)
+		goto fail;
+	if (!install_signal_handlers(err, sizeof(err)))
+		goto fail;
+
+	block_stop_signals(&old);
+	if (pthread_create(&tid, NULL, milter_thread, &milter_rc) != 0) {
+		snprintf(err, sizeof(err), "cannot start the milter thread");
+		goto fail;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	am_log(LOG_INFO, "%s %s listening on %s", PACKAGE_NAME, PACKAGE_VERSION, c->socket);
+
+	signal_loop(alog);
+	am_milter_stop();
+	pthread_join(tid, NULL);
+	wait_for_inflight();
+	am_milter_cleanup(c);
+	am_pidfile_remove(c->pid_file);
+	am_logfile_close(alog);
+	am_log(LOG_INFO, "stopped");
+	return milter_rc;
+fail:
+	am_log(LOG_ERR, "%s", err);
+	am_logfile_close(alog);
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct am_conf conf;
+	char err[512];
+	int rc;
+
+	if ((rc = parse_options(argc, argv, &o)) != 0)
+		return rc > 0 ? 0 : 1;
+	if (o.version) {
+		am_version_print(stdout);
+		return 0;
+	}
+	if (!load_config(&o, &conf, err, sizeof(err))) {
+		fprintf(stderr, "alignmilter: %s\n", err);
+		am_conf_free(&conf);
+		return 1;
+	}
+	if (o.check_only) {
+		rc = am_conf_check_system(&conf, err, sizeof(err)) ? 0 : 1;
+		if (rc == 0)
+			printf("%s: configuration OK\n", o.config_path);
+		else
+			fprintf(stderr, "alignmilter: %s\n", err);
+		am_conf_free(&conf);
+		return rc;
+	}
+	if (o.test_file != NULL) {
+		fprintf(stderr, "alignmilter: -t: the verification engine is not built in yet\n");
+		am_conf_free(&conf);
+		return 1;
+	}
+	rc = run_daemon(&o, &conf);
+	am_conf_free(&conf);
+	return rc;
+}

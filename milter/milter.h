@@ -1,1 +1,29 @@
-/* milter.h - placeholder */
+/*
+ * milter.h - the libmilter adapter: the only module that sees libmilter.
+ *
+ * Owns: registration with libmilter, the listening socket (mode, stale
+ * unix socket removal), the per-connection context behind smfi_setpriv,
+ * and the count of connections in flight so a stop can let them finish.
+ */
+#ifndef AM_MILTER_H
+#define AM_MILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "conf.h"
+
+/* Register and open the socket (as root, before dropping privileges). */
+bool	am_milter_open(const struct am_conf *, char *err, size_t errlen);
+/* Hand the unix socket to the user we will run as. */
+bool	am_milter_chown_socket(const struct am_conf *, uid_t, gid_t, char *err, size_t errlen);
+/* Run libmilter's loop until am_milter_stop(); returns 0 on a clean stop. */
+int	am_milter_run(void);
+void	am_milter_stop(void);
+/* Connections currently open. */
+unsigned am_milter_inflight(void);
+/* Remove a unix socket after the loop ended. */
+void	am_milter_cleanup(const struct am_conf *);
+
+#endif

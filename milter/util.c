@@ -48,7 +48,7 @@ am_xreallocarray(void *old, size_t n, size_t size)
 
 	if (size != 0 && n > SIZE_MAX / size)
 		am_out_of_memory();
-	p = realloc(old, n * size ? n * size : 1);
+	p = realloc(old, n * size != 0 ? n * size : 1);
 	if (p == NULL)
 		am_out_of_memory();
 	return p;

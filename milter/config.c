@@ -1,3 +1,0 @@
-/* config.c - placeholder, being written. */
-#include "config.h"
-typedef int am_config_placeholder;
