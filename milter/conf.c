@@ -236,6 +236,8 @@ set_ignore_hosts(struct am_conf *c, const char *v, char *err, size_t errlen)
 {
 	struct am_netlist l;
 
+	if (!strcasecmp(v, "none"))
+		v = "";
 	if (!am_netlist_parse(v, &l, err, errlen))
 		return false;
 	am_netlist_free(&c->ignore_hosts);
@@ -367,37 +369,42 @@ split_line(char *line, char **key, char **value)
 	return true;
 }
 
+/* Every problem is reported, one per line, so -n shows them all at once. */
+static void
+add_problem(char *err, size_t errlen, unsigned nth, const char *path, unsigned lineno, const char *msg)
+{
+	char one[700];
+
+	snprintf(one, sizeof(one), "%s%s:%u: %s", nth > 0 ? "\n" : "", path, lineno, msg);
+	am_strlcat(err, one, errlen);
+}
+
 static bool
 load_stream(struct am_conf *c, FILE *fp, const char *path, char *err, size_t errlen)
 {
 	char line[CONF_LINE_MAX], msg[512];
 	char *key, *value;
-	unsigned lineno = 0;
+	unsigned lineno = 0, problems = 0;
 	size_t len;
 
+	err[0] = '\0';
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		lineno++;
 		len = strlen(line);
 		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(fp)) {
 			snprintf(err, errlen, "%s:%u: line longer than %d bytes", path, lineno, CONF_LINE_MAX - 2);
-			return false;
-		}
-		if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
-			snprintf(err, errlen, "%s:%u: NUL byte in line", path, lineno);
-			return false;
+			return false;	/* the rest of the file is out of step */
 		}
 		if (!split_line(line, &key, &value))
 			continue;
-		if (!am_conf_set(c, key, value, msg, sizeof(msg))) {
-			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
-			return false;
-		}
+		if (!am_conf_set(c, key, value, msg, sizeof(msg)))
+			add_problem(err, errlen, problems++, path, lineno, msg);
 	}
 	if (ferror(fp)) {
 		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
 		return false;
 	}
-	return true;
+	return problems == 0;
 }
 
 bool

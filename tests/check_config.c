@@ -201,6 +201,29 @@ START_TEST(error_bad_values)
 }
 END_TEST
 
+START_TEST(every_problem_reported)
+{
+	struct am_conf c;
+
+	ck_assert(!load(&c, "Bogus 1\nDNSTimeout 5\nMaximumSignatures 0\nSyslog perhaps\n"));
+	ck_assert_msg(strstr(err, ".conf:1: unknown key") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, ".conf:3: bad MaximumSignatures") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, ".conf:4: bad Syslog") != NULL, "%s", err);
+	am_conf_free(&c);
+}
+END_TEST
+
+START_TEST(ignore_hosts_none)
+{
+	struct am_conf c;
+
+	ck_assert(load(&c, "IgnoreHosts none\n"));
+	ck_assert_uint_eq(c.ignore_hosts.count, 0);
+	ck_assert(!am_netlist_match(&c.ignore_hosts, "127.0.0.1"));
+	am_conf_free(&c);
+}
+END_TEST
+
 START_TEST(error_long_line)
 {
 	char *text = malloc(6000);
@@ -343,6 +366,8 @@ main(void)
 	tcase_add_test(tc, error_missing_value);
 	tcase_add_test(tc, error_bad_values);
 	tcase_add_test(tc, error_long_line);
+	tcase_add_test(tc, every_problem_reported);
+	tcase_add_test(tc, ignore_hosts_none);
 	tcase_add_test(tc, error_unreadable_file);
 	tcase_add_test(tc, system_checks);
 	tcase_add_test(tc, set_for_overrides);
