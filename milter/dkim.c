@@ -73,6 +73,8 @@ struct am_dkim_msg {
 	struct rawsig raw[AM_DKIM_REPORT_MAX];
 	char	liberr[AM_REASON_MAX];	/* library error after eoh, if any */
 	struct am_dkim_verdict *result;	/* kept after the first am_dkim_eom */
+	am_dns_query *prefetch[AM_DKIM_REPORT_MAX]; /* key lookups started together */
+	size_t	nprefetch;
 };
 
 /* One libopendkim DNS query. */
@@ -603,6 +605,36 @@ rsa_alg(dkim_alg_t alg)
 }
 
 /*
+ * libopendkim fetches the keys one after another; start them all now so
+ * they are answered in one round trip (its own queries join ours).
+ */
+static void
+prefetch_key(am_dkim_msg *m, DKIM_SIGINFO *sig)
+{
+	const char *d = (const char *)dkim_sig_getdomain(sig);
+	const char *s = (const char *)dkim_sig_getselector(sig);
+	char name[256];
+	int n;
+
+	if (d == NULL || s == NULL || m->nprefetch >= AM_DKIM_REPORT_MAX)
+		return;
+	n = snprintf(name, sizeof(name), "%s._domainkey.%s", s, d);
+	if (n <= 0 || (size_t)n >= sizeof(name))
+		return;
+	m->prefetch[m->nprefetch++] = am_dns_start(m->lib->res, name, AM_RR_TXT);
+}
+
+static void
+prefetch_done(am_dkim_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nprefetch; i++)
+		am_dns_cancel(m->prefetch[i]);
+	m->nprefetch = 0;
+}
+
+/*
  * Choose the signatures to verify: at most max_sigs, those whose d= is
  * related to the From domain first, then document order.  Signatures that
  * already carry a (syntax) error cost nothing and are left to be reported.
@@ -637,9 +669,12 @@ prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 			}
 		}
 	}
-	for (i = 0; i < nsigs; i++)
+	for (i = 0; i < nsigs; i++) {
 		if (!keep[i] && dkim_sig_geterror(sigs[i]) == DKIM_SIGERROR_UNKNOWN)
 			dkim_sig_ignore(sigs[i]);
+		else if (keep[i] && m != NULL)
+			prefetch_key(m, sigs[i]);
+	}
 	free(keep);
 	return DKIM_CBSTAT_CONTINUE;
 }
@@ -655,6 +690,7 @@ am_dkim_eoh(am_dkim_msg *m)
 	if (m->dkim == NULL || m->total == 0 || m->from_count != 1)
 		return;
 	m->eoh_stat = dkim_eoh(m->dkim);
+	prefetch_done(m);
 	if (m->eoh_stat != DKIM_STAT_OK && m->eoh_stat != DKIM_STAT_NOSIG) {
 		const char *e = dkim_geterror(m->dkim);
 		char *p;
@@ -1065,6 +1101,7 @@ am_dkim_msg_free(am_dkim_msg *m)
 
 	if (m == NULL)
 		return;
+	prefetch_done(m);
 	if (m->dkim != NULL)
 		dkim_free(m->dkim);
 	for (i = 0; i < m->nraw; i++)

@@ -26,8 +26,9 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
-#include "logfile.h"
 #include "milter.h"
+#include "offline.h"
+#include "pipeline.h"
 #include "util.h"
 #include "version.h"
 
@@ -155,12 +156,17 @@ block_stop_signals(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
+struct milter_run {
+	am_engine *engine;
+	int	rc;
+};
+
 static void *
 milter_thread(void *arg)
 {
-	int *rc = arg;
+	struct milter_run *run = arg;
 
-	*rc = am_milter_run();
+	run->rc = am_milter_run(run->engine);
 	/* Wake the main thread if libmilter stopped on its own. */
 	on_signal(0);
 	return NULL;
@@ -181,7 +187,7 @@ wait_for_inflight(void)
 
 /* Main thread: wait for signals until asked to stop. */
 static void
-signal_loop(am_logfile *alog)
+signal_loop(am_engine *engine)
 {
 	unsigned char sig;
 	ssize_t n;
@@ -193,13 +199,29 @@ signal_loop(am_logfile *alog)
 		if (n <= 0 || sig == 0)
 			return;
 		if (sig == SIGHUP) {
-			if (alog != NULL && am_logfile_reopen(alog))
-				am_log(LOG_INFO, "SIGHUP: alignment log reopened");
+			am_engine_reopen_log(engine);
 			continue;
 		}
 		am_log(LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		return;
 	}
+}
+
+/* Threads made from here on must not take the main thread's signals. */
+static am_engine *
+start_engine(const struct am_conf *c, char *err, size_t errlen)
+{
+	am_engine *e;
+	sigset_t old;
+
+	block_stop_signals(&old);
+	e = am_engine_new(c, err, errlen);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != NULL && !am_engine_open_log(e, err, errlen)) {
+		am_engine_free(e);
+		return NULL;
+	}
+	return e;
 }
 
 static int
@@ -210,8 +232,7 @@ run_daemon(const struct options *o, struct am_conf *c)
 	gid_t gid;
 	pthread_t tid;
 	sigset_t old;
-	am_logfile *alog = NULL;
-	int milter_rc = 0;
+	struct milter_run run = { NULL, 0 };
 
 	am_log_init("alignmilter", c->syslog, c->syslog_facility, o->foreground);
 	if (!am_conf_check_system(c, err, sizeof(err)) || !am_milter_open(c, err, sizeof(err)))
@@ -225,33 +246,63 @@ run_daemon(const struct options *o, struct am_conf *c)
 		goto fail;
 	if (c->user_id != NULL && !am_drop_privileges(c->user_id, err, sizeof(err)))
 		goto fail;
-	if (c->alignment_log != NULL &&
-	    (alog = am_logfile_open(c->alignment_log, c->alignment_log_mode, err, sizeof(err))) == NULL)
+	/* After the fork and the privilege drop: the resolver's threads live here. */
+	if ((run.engine = start_engine(c, err, sizeof(err))) == NULL)
 		goto fail;
 	if (!install_signal_handlers(err, sizeof(err)))
 		goto fail;
 
 	block_stop_signals(&old);
-	if (pthread_create(&tid, NULL, milter_thread, &milter_rc) != 0) {
+	if (pthread_create(&tid, NULL, milter_thread, &run) != 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		snprintf(err, sizeof(err), "cannot start the milter thread");
 		goto fail;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	am_log(LOG_INFO, "%s %s listening on %s", PACKAGE_NAME, PACKAGE_VERSION, c->socket);
 
-	signal_loop(alog);
+	signal_loop(run.engine);
 	am_milter_stop();
 	pthread_join(tid, NULL);
 	wait_for_inflight();
 	am_milter_cleanup(c);
 	am_pidfile_remove(c->pid_file);
-	am_logfile_close(alog);
+	am_engine_free(run.engine);
 	am_log(LOG_INFO, "stopped");
-	return milter_rc;
+	return run.rc;
 fail:
 	am_log(LOG_ERR, "%s", err);
-	am_logfile_close(alog);
+	am_pidfile_remove(c->pid_file);
+	am_engine_free(run.engine);
 	return 1;
+}
+
+/* -t: the offline check of a saved message. */
+static int
+run_offline(const struct options *o, struct am_conf *c)
+{
+	char err[512], mail_from[AM_ADDR_MAX];
+	am_engine *e;
+	size_t len;
+	int rc;
+
+	if (o->ip == NULL || o->helo == NULL || o->mail_from == NULL) {
+		fprintf(stderr, "alignmilter: -t needs --ip ADDR --helo NAME --mail-from ADDR (<> for the null sender)\n");
+		return 1;
+	}
+	/* "<user@example.com>" and "user@example.com" alike; "<>" is the null sender. */
+	am_strlcpy(mail_from, o->mail_from[0] == '<' ? o->mail_from + 1 : o->mail_from, sizeof(mail_from));
+	len = strlen(mail_from);
+	if (len > 0 && mail_from[len - 1] == '>')
+		mail_from[len - 1] = '\0';
+	am_log_init("alignmilter", false, LOG_MAIL, true);
+	if ((e = am_engine_new(c, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "alignmilter: %s\n", err);
+		return 1;
+	}
+	rc = am_offline_check(e, o->test_file, o->ip, o->helo, mail_from, stdout, stderr);
+	am_engine_free(e);
+	return rc;
 }
 
 int
@@ -282,12 +333,7 @@ main(int argc, char **argv)
 		am_conf_free(&conf);
 		return rc;
 	}
-	if (o.test_file != NULL) {
-		fprintf(stderr, "alignmilter: -t: the verification engine is not built in yet\n");
-		am_conf_free(&conf);
-		return 1;
-	}
-	rc = run_daemon(&o, &conf);
+	rc = o.test_file != NULL ? run_offline(&o, &conf) : run_daemon(&o, &conf);
 	am_conf_free(&conf);
 	return rc;
 }

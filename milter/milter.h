@@ -1,9 +1,12 @@
 /*
  * milter.h - the libmilter adapter: the only module that sees libmilter.
  *
- * Owns: registration with libmilter, the listening socket (mode, stale
- * unix socket removal), the per-connection context behind smfi_setpriv,
- * and the count of connections in flight so a stop can let them finish.
+ * Owns: registration with libmilter and protocol negotiation, the
+ * listening socket (mode, stale unix socket removal), the per-connection
+ * context behind smfi_setpriv that feeds the pipeline in SMTP order,
+ * removal of forged Authentication-Results headers, insertion of ours,
+ * the SMTP action for DMARC failures, and the count of connections in
+ * flight so a stop can let them finish.
  */
 #ifndef AM_MILTER_H
 #define AM_MILTER_H
@@ -13,13 +16,14 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "pipeline.h"
 
 /* Register and open the socket (as root, before dropping privileges). */
 bool	am_milter_open(const struct am_conf *, char *err, size_t errlen);
 /* Hand the unix socket to the user we will run as. */
 bool	am_milter_chown_socket(const struct am_conf *, uid_t, gid_t, char *err, size_t errlen);
-/* Run libmilter's loop until am_milter_stop(); returns 0 on a clean stop. */
-int	am_milter_run(void);
+/* Run libmilter's loop over engine until am_milter_stop(); 0 on a clean stop. */
+int	am_milter_run(am_engine *);
 void	am_milter_stop(void);
 /* Connections currently open. */
 unsigned am_milter_inflight(void);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,20 @@
 
 #include "resolver.h"
 #include "util.h"
+
+/*
+ * A lookup that timed out is remembered for one DNSTimeout: asking the
+ * same name again within that time (SPF after its prefetch, libopendkim
+ * after ours) answers TIMEOUT at once instead of waiting again, so a
+ * message facing a dead nameserver waits about one DNSTimeout in all.
+ */
+#define RECENT_TIMEOUTS 64
+
+struct recent_timeout {
+	char	name[256];
+	int	rrtype;
+	struct timespec until;
+};
 
 struct am_resolver {
 	unsigned timeout_ms;
@@ -40,6 +55,8 @@ struct am_resolver {
 	pthread_mutex_t mu;		/* guards all query state below */
 	pthread_condattr_t condattr;	/* CLOCK_MONOTONIC deadlines */
 	struct am_dns_query *queries;	/* started, not yet waited/cancelled */
+	struct recent_timeout recent[RECENT_TIMEOUTS]; /* ring, guarded by mu */
+	unsigned recent_next;
 };
 
 struct am_dns_query {
@@ -466,6 +483,57 @@ query_unlink(am_resolver *r, am_dns_query *q)
 	q->prev = q->next = NULL;
 }
 
+static bool
+timespec_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Called with r->mu held. */
+static bool
+recently_timed_out(const am_resolver *r, const char *name, int rrtype)
+{
+	struct timespec now;
+	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (i = 0; i < RECENT_TIMEOUTS; i++) {
+		const struct recent_timeout *t = &r->recent[i];
+
+		if (t->rrtype == rrtype && timespec_before(&now, &t->until) &&
+		    strcasecmp(t->name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Called with r->mu held. */
+static void
+remember_timeout(am_resolver *r, const am_dns_query *q)
+{
+	struct recent_timeout *t = &r->recent[r->recent_next++ % RECENT_TIMEOUTS];
+
+	am_strlcpy(t->name, q->name, sizeof(t->name));
+	t->rrtype = q->rrtype;
+	timespec_deadline(&t->until, r->timeout_ms);
+}
+
+/*
+ * The same name asked again while a lookup is in flight (libunbound
+ * merges the two) waits no longer than the first: share its deadline.
+ * Called with r->mu held.
+ */
+static void
+share_deadline(am_resolver *r, am_dns_query *q)
+{
+	const am_dns_query *o;
+
+	for (o = r->queries; o != NULL; o = o->next)
+		if (!o->done && o->rrtype == q->rrtype && timespec_before(&o->deadline, &q->deadline) &&
+		    strcasecmp(o->name, q->name) == 0)
+			q->deadline = o->deadline;
+}
+
 static am_dns_query *
 ub_query_start(am_resolver *r, const char *name, int rrtype)
 {
@@ -486,6 +554,14 @@ ub_query_start(am_resolver *r, const char *name, int rrtype)
 		return q;
 	}
 	pthread_mutex_lock(&r->mu);
+	if (recently_timed_out(r, name, rrtype)) {
+		q->answer = am_dns_answer_new(AM_DNS_TIMEOUT, rrtype);
+		set_canonname(q->answer, q->name);
+		q->done = true;
+		pthread_mutex_unlock(&r->mu);
+		return q;
+	}
+	share_deadline(r, q);
 	query_link(r, q);
 	pthread_mutex_unlock(&r->mu);
 	/* The answer may arrive (on the pump thread) before this returns. */
@@ -542,6 +618,7 @@ ub_query_wait(am_resolver *r, am_dns_query *q)
 	}
 	if (!q->done) {
 		ub_query_settle(r, q);
+		remember_timeout(r, q);
 		/* Either cancelled or answered after the deadline: too late. */
 		am_dns_answer_free(q->answer);
 		q->answer = am_dns_answer_new(AM_DNS_TIMEOUT, q->rrtype);

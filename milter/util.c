@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,4 +144,81 @@ am_domain_is_under(const char *d, const char *parent)
 	if (strcasecmp(d + dl - pl, parent) != 0)
 		return false;
 	return dl == pl || d[dl - pl - 1] == '.';
+}
+
+void
+am_buf_init(struct am_buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void
+am_buf_free(struct am_buf *b)
+{
+	free(b->data);
+	am_buf_init(b);
+}
+
+void
+am_buf_reset(struct am_buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+static void
+buf_reserve(struct am_buf *b, size_t more)
+{
+	size_t need;
+
+	if (more > SIZE_MAX - b->len - 1)
+		am_out_of_memory();
+	need = b->len + more + 1;
+	if (need <= b->cap)
+		return;
+	while (b->cap < need)
+		b->cap = b->cap ? b->cap * 2 : 256;
+	b->data = am_xreallocarray(b->data, b->cap, 1);
+}
+
+void
+am_buf_add(struct am_buf *b, const char *s, size_t len)
+{
+	buf_reserve(b, len);
+	memcpy(b->data + b->len, s, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void
+am_buf_adds(struct am_buf *b, const char *s)
+{
+	am_buf_add(b, s, strlen(s));
+}
+
+void
+am_buf_addc(struct am_buf *b, char c)
+{
+	am_buf_add(b, &c, 1);
+}
+
+void
+am_buf_printf(struct am_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }

@@ -30,4 +30,19 @@ void	am_domain_normalize(char *d);
 /* true when d equals parent or ends with "." parent (ASCII, case-insensitive). */
 bool	am_domain_is_under(const char *d, const char *parent);
 
+/* A growing string for renderers; never fails (out of memory is fatal). */
+struct am_buf {
+	char	*data;
+	size_t	len;
+	size_t	cap;
+};
+
+void	am_buf_init(struct am_buf *);
+void	am_buf_free(struct am_buf *);
+void	am_buf_reset(struct am_buf *);
+void	am_buf_add(struct am_buf *, const char *s, size_t len);
+void	am_buf_adds(struct am_buf *, const char *s);
+void	am_buf_addc(struct am_buf *, char c);
+void	am_buf_printf(struct am_buf *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

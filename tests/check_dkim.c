@@ -666,12 +666,13 @@ START_TEST(test_own_details)
 		ck_assert(v.sig[i].verified);
 	ck_assert(!v.sig[6].verified);
 
-	/* Only the first 5 verified: 5 key queries, not 7 */
+	/* Only the first 5 verified: 5 keys, not 7, each asked twice here
+	 * (our prefetch and libopendkim's own query; a live resolver merges them). */
 	{
 		unsigned before = fz_queries(fz);
 
 		verify_own(5, "seven-sigs.eml", 4096, &v);
-		ck_assert_uint_eq(fz_queries(fz) - before, 5);
+		ck_assert_uint_eq(fz_queries(fz) - before, 2 * 5);
 	}
 
 	/* am_dkim_eom twice: the same verdict, no new lookups */
@@ -696,12 +697,13 @@ START_TEST(test_own_details)
 		free(raw);
 	}
 
-	/* the duplicated-suffix probe asks the resolver exactly once more */
+	/* the duplicated-suffix probe asks the resolver exactly once more
+	 * (the key itself twice: prefetch and libopendkim) */
 	{
 		unsigned before = fz_queries(fz);
 
 		verify_own(5, "unknown-selector.eml", 4096, &v);
-		ck_assert_uint_eq(fz_queries(fz) - before, 2);
+		ck_assert_uint_eq(fz_queries(fz) - before, 3);
 		ck_assert(v.sig[0].key_not_found);
 		ck_assert(!v.sig[0].duplicated_suffix);
 	}
@@ -903,8 +905,8 @@ START_TEST(test_many_signatures)
 	am_dkim_msg_free(m);
 	ck_assert_uint_eq(v.total, 200);
 	ck_assert_uint_eq(v.count, AM_DKIM_REPORT_MAX);
-	/* at most MaximumSignatures key lookups (+ as many suffix probes) */
-	ck_assert_uint_le(fz_queries(fz) - before, 10);
+	/* at most MaximumSignatures keys (prefetch + libopendkim's query) + as many suffix probes */
+	ck_assert_uint_le(fz_queries(fz) - before, 3 * 5);
 	for (i = 0; i < AM_DKIM_REPORT_MAX; i++)
 		ck_assert_int_ne(v.sig[i].result, AM_DKIM_PASS);
 	ck_assert(v.sig[0].verified);

@@ -1,0 +1,22 @@
+/*
+ * offline.h - the -t mode: a saved message through the live pipeline.
+ */
+#ifndef AM_OFFLINE_H
+#define AM_OFFLINE_H
+
+#include <stdio.h>
+
+#include "pipeline.h"
+
+#define AM_OFFLINE_MAX_BYTES (100u * 1024 * 1024)	/* larger files are refused */
+
+/*
+ * Check path ("-" = stdin) as if it arrived from client_ip/helo/mail_from;
+ * print the Authentication-Results header and the alignment-log record to
+ * out, the hints' fixes to err.  Returns 0, or 1 with a message on err
+ * for an unreadable or non-RFC 5322 file.
+ */
+int	am_offline_check(am_engine *, const char *path, const char *client_ip,
+	    const char *helo, const char *mail_from, FILE *out, FILE *err);
+
+#endif

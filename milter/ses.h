@@ -1,0 +1,26 @@
+/*
+ * ses.h - recognising Amazon SES mail and naming what a sender got wrong.
+ *
+ * Owns: SES recognition (amazonses.com DKIM signature, envelope domain
+ * under amazonses.com, Feedback-ID / X-SES-Outgoing), the region and
+ * MAIL FROM kind, and the hints of DESIGN.md with the fix each names.
+ * Reads a filled verdict; writes only ses and hints.
+ */
+#ifndef AM_SES_H
+#define AM_SES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dmarc.h"
+#include "verdict.h"
+
+/* Fill v->ses and v->hints from the rest of v (dmarc: for org domains). */
+void	am_ses_analyse(const am_dmarc *, struct am_verdict *v);
+
+/* The hint's contract name, e.g. "ses-default-mail-from". */
+const char *am_hint_name(enum am_hint);
+/* The fix for this message, e.g. the records to publish; into buf. */
+void	am_hint_fix(const struct am_verdict *, enum am_hint, char *buf, size_t buflen);
+
+#endif

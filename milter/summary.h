@@ -1,0 +1,17 @@
+/*
+ * summary.h - the one-line syslog verdict of a message.
+ *
+ * Owns: the line's format: queue id, header-From domain, each result
+ * with its identity and alignment, DMARC policy, SES and region, hints.
+ * Values from the message are made printable (no control bytes reach
+ * syslog).
+ */
+#ifndef AM_SUMMARY_H
+#define AM_SUMMARY_H
+
+#include "util.h"
+#include "verdict.h"
+
+void	am_summary_render(const struct am_verdict *, struct am_buf *out);
+
+#endif
