@@ -16,6 +16,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "resolver.h"
 #include "util.h"
 
 #define CONF_LINE_MAX	4096
@@ -181,7 +182,7 @@ set_authserv_id(struct am_conf *c, const char *v, char *err, size_t errlen)
 static bool
 set_nameservers(struct am_conf *c, const char *v, char *err, size_t errlen)
 {
-	if (!am_nameservers_valid(v, err, errlen))
+	if (!am_resolver_check_nameservers(v, err, errlen))
 		return false;
 	set_string(&c->nameservers, v);
 	return true;

@@ -171,21 +171,3 @@ am_nameserver_parse(const char *entry, size_t len, char *ip, size_t iplen, unsig
 	*port = (unsigned)p;
 	return true;
 }
-
-bool
-am_nameservers_valid(const char *list, char *err, size_t errlen)
-{
-	const char *p = list, *item;
-	size_t len;
-	char ip[64];
-	unsigned port;
-
-	while (next_item(&p, &item, &len)) {
-		if (!am_nameserver_parse(item, len, ip, sizeof(ip), &port)) {
-			snprintf(err, errlen, "bad nameserver \"%.*s\" (expected IP or IP@PORT)",
-			    (int)(len > 64 ? 64 : len), item);
-			return false;
-		}
-	}
-	return true;
-}

@@ -33,7 +33,5 @@ bool	am_netlist_match(const struct am_netlist *, const char *ip);
  * Fills ip (text) and port (53 when absent).
  */
 bool	am_nameserver_parse(const char *entry, size_t len, char *ip, size_t iplen, unsigned *port);
-/* Validate a whole comma list; false with err naming the bad entry. */
-bool	am_nameservers_valid(const char *list, char *err, size_t errlen);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include <unbound.h>
 
+#include "netlist.h"
 #include "resolver.h"
 #include "util.h"
 
@@ -174,38 +175,6 @@ timespec_deadline(struct timespec *ts, unsigned timeout_ms)
 	}
 }
 
-/* Check one forwarder "IP" or "IP@PORT"; on error explain in err. */
-static bool
-fwd_entry_valid(const char *entry, char *err, size_t errlen)
-{
-	char addr[FWD_ENTRY_MAX];
-	const char *at = strrchr(entry, '@');
-	unsigned char buf[sizeof(struct in6_addr)];
-	size_t alen = at != NULL ? (size_t)(at - entry) : strlen(entry);
-
-	if (alen == 0 || alen >= sizeof(addr)) {
-		snprintf(err, errlen, "missing or overlong address");
-		return false;
-	}
-	memcpy(addr, entry, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1) {
-		snprintf(err, errlen, "\"%s\" is not an IPv4 or IPv6 address", addr);
-		return false;
-	}
-	if (at != NULL) {
-		const char *p = at + 1;
-		unsigned long port = 0;
-
-		if (*p == '\0' || strspn(p, "0123456789") != strlen(p) || strlen(p) > 5 ||
-		    (port = strtoul(p, NULL, 10)) == 0 || port > 65535) {
-			snprintf(err, errlen, "port \"%s\" is not a number 1-65535", p);
-			return false;
-		}
-	}
-	return true;
-}
-
 /*
  * Validate the whole Nameservers list and hand each entry to ctx (ctx may
  * be NULL to only validate).  Entries are comma separated; spaces around
@@ -220,8 +189,9 @@ fwd_list_apply(const char *spec, struct ub_ctx *ctx, char *err, size_t errlen)
 	for (;;) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-		char entry[FWD_ENTRY_MAX], why[128];
+		char entry[FWD_ENTRY_MAX], ip[64];
 		char *e;
+		unsigned port;
 		int rc;
 
 		n++;
@@ -236,8 +206,9 @@ fwd_list_apply(const char *spec, struct ub_ctx *ctx, char *err, size_t errlen)
 			snprintf(err, errlen, "Nameservers entry %u is empty", n);
 			return false;
 		}
-		if (!fwd_entry_valid(e, why, sizeof(why))) {
-			snprintf(err, errlen, "Nameservers entry %u \"%s\": %s", n, e, why);
+		if (!am_nameserver_parse(e, strlen(e), ip, sizeof(ip), &port)) {
+			snprintf(err, errlen, "Nameservers entry %u \"%s\": expected an IPv4 or IPv6 "
+			    "address, optionally @PORT (1-65535)", n, e);
 			return false;
 		}
 		if (ctx != NULL && (rc = ub_ctx_set_fwd(ctx, e)) != 0) {
@@ -765,6 +736,12 @@ ub_resolver_free(am_resolver *r)
 	pthread_condattr_destroy(&r->condattr);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
+}
+
+bool
+am_resolver_check_nameservers(const char *nameservers, char *err, size_t errlen)
+{
+	return fwd_list_apply(nameservers, NULL, err, errlen);
 }
 
 am_resolver *

@@ -66,6 +66,8 @@ typedef struct am_dns_answer *(*am_dns_backend_fn)(void *arg, const char *name, 
  * timeout_ms: per lookup.  On error returns NULL and writes err.
  */
 am_resolver *am_resolver_new(const char *nameservers, unsigned timeout_ms, char *err, size_t errlen);
+/* Validate a Nameservers value without building anything; false with err. */
+bool	am_resolver_check_nameservers(const char *nameservers, char *err, size_t errlen);
 am_resolver *am_resolver_new_backend(am_dns_backend_fn fn, void *arg, unsigned timeout_ms);
 void	am_resolver_free(am_resolver *);
 unsigned am_resolver_timeout_ms(const am_resolver *);
