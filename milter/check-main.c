@@ -1,0 +1,3 @@
+#include "config.h"
+#include <stdio.h>
+int main(void) { fputs("not built yet\n", stderr); return 2; }
