@@ -125,8 +125,11 @@ render_dmarc(const struct am_verdict *v, struct am_buf *b)
 {
 	const struct am_dmarc_verdict *d = &v->dmarc;
 
-	am_buf_printf(b, ";\n\tdmarc=%s (p=%s dis=%s)", am_dmarc_result_name(d->result),
-	    am_dmarc_policy_name(d->policy), am_dmarc_policy_name(d->disposition));
+	am_buf_printf(b, ";\n\tdmarc=%s", am_dmarc_result_name(d->result));
+	/* The policy comment only when a record said something. */
+	if (d->record_found)
+		am_buf_printf(b, " (p=%s dis=%s)", am_dmarc_policy_name(d->policy),
+		    am_dmarc_policy_name(d->disposition));
 	add_prop(b, "header.from", v->from_domain);
 	if (d->result == AM_DMARC_TEMPERROR || d->result == AM_DMARC_PERMERROR)
 		add_comment(b, d->reason);

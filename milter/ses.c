@@ -213,11 +213,13 @@ am_hint_fix(const struct am_verdict *v, enum am_hint h, char *buf, size_t buflen
 		    s ? s->selector : "<selector>");
 		break;
 	case AM_HINT_DMARC_SINGLE_MECHANISM:
-		snprintf(buf, buflen, "DMARC passes on %s alone: align %s as well, since forwarding can break DKIM "
-		    "and SPF", v->dmarc.spf_aligned ? "SPF" : "DKIM",
-		    v->dmarc.spf_aligned ? "DKIM (sign with d=" : "SPF (a custom MAIL FROM under ");
-		am_strlcat(buf, from, buflen);
-		am_strlcat(buf, ")", buflen);
+		if (v->dmarc.spf_aligned)
+			snprintf(buf, buflen, "DMARC passes on SPF alone: sign with DKIM as %s too "
+			    "(for SES, Easy DKIM), since forwarding breaks SPF", from);
+		else
+			snprintf(buf, buflen, "DMARC passes on DKIM alone: align SPF too with a custom MAIL FROM "
+			    "under %s (for SES, e.g. mail.%s), since a forwarder or list that breaks DKIM sinks DMARC",
+			    from, from);
 		break;
 	case AM_HINT_DMARC_POLICY_NONE:
 		snprintf(buf, buflen, "p=none is monitoring only: move _dmarc.%s to p=quarantine, then p=reject, "

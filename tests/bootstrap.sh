@@ -3,7 +3,9 @@
 # the demo or the whole test suite.  The README's two Quick-start
 # commands; .ci/run calls "test".
 #
-#   sh tests/bootstrap.sh demo   install, build, run the demo
+#   sh tests/bootstrap.sh demo   install, build, run the loopback demo: nsd,
+#                                a private Postfix and the milter verifying
+#                                three SES-style messages
 #   sh tests/bootstrap.sh test   install, build, make check (plain and
 #                                under ASan+UBSan)
 set -eu
@@ -14,7 +16,7 @@ cd "$top"
 
 PACKAGES="build-essential autoconf automake pkg-config
 	libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libunbound-dev libpsl-dev
-	check publicsuffix miltertest procps
+	check publicsuffix miltertest procps openssl
 	python3 python3-dkim python3-yaml
 	nsd unbound postfix swaks"
 
@@ -56,7 +58,7 @@ install_packages
 case "$mode" in
 demo)
 	build build/plain
-	exec sh tests/demo.sh build/plain
+	exec sh tests/e2e/demo.sh "$top/build/plain"
 	;;
 test)
 	build build/plain

@@ -1,0 +1,80 @@
+#!/bin/sh
+# tests/e2e/run.sh [BUILDDIR] - alignmilter end to end, with real parts only.
+#
+# Owns: one complete e2e run: brings up nsd + the SMTP sink + alignmilter
+# + a private Postfix on loopback (lib.sh), runs every scenario of
+# scenarios.py with RejectFailures no, restarts the milter with
+# RejectFailures yes and runs the enforcement scenarios, checks the pieces
+# stayed healthy, stops everything it started (even on failure or
+# Ctrl-C) and ends with "N passed, M failed" (exit 1 on any failure, 77 =
+# skipped when this machine cannot run it: not root, package missing).
+#
+# BUILDDIR (or $top_builddir) holds milter/alignmilter; default: the
+# source tree.  E2E_KEEP=1 keeps the work directory (it is always kept on
+# failure and its path printed).  E2E_FAKE_MILTER=1 runs the harness
+# against tests/e2e/fakemilter.py (a self-test of the rig: every
+# [contract] check then fails by design).
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_srcdir:=$(cd "$here/../.." && pwd)}"
+if [ $# -ge 1 ]; then top_builddir=$(cd "$1" && pwd) || exit 1; fi
+: "${top_builddir:=$top_srcdir}"
+. "$top_srcdir/tests/lib/common.sh"
+. "$here/lib.sh"
+
+if reason=$(e2e_skip_reason); then
+	echo "SKIP: e2e: $reason"
+	exit 77
+fi
+
+WORK=$(mktemp -d /tmp/ame2e.XXXXXX) || exit 1
+chmod 755 "$WORK"	# Postfix's daemons (user postfix) must reach the queue
+finish() {
+	e2e_down
+	if [ "$FAILED" -eq 0 ] && [ -z "${E2E_KEEP:-}" ]; then
+		rm -rf "$WORK"
+	else
+		echo "# e2e: work directory kept: $WORK (milter.log, alignment.log, postfix/maillog, sink/)"
+	fi
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+count() {	# OUTFILE: add its ok / not ok lines to the totals
+	PASSED=$((PASSED + $(grep -c '^ok - ' "$1")))
+	FAILED=$((FAILED + $(grep -c '^not ok - ' "$1")))
+}
+
+start=$(date +%s)
+if ! e2e_up "$WORK" "RejectFailures no"; then
+	nok "bring-up of nsd, sink, alignmilter and Postfix"
+	summary
+	exit 1
+fi
+ok "bring-up of nsd, sink, alignmilter and Postfix"
+MILTER1=$E2E_MILTER_PID
+
+"$E2E_PY" "$here/scenarios.py" run "$WORK" normal >"$WORK/normal.out" 2>&1
+cat "$WORK/normal.out"; count "$WORK/normal.out"
+check "alignmilter (RejectFailures no) is still running" alive "$MILTER1"
+
+if [ -z "${E2E_FAKE_MILTER:-}" ]; then
+	if e2e_milter_restart "RejectFailures yes"; then
+		ok "alignmilter restarted with RejectFailures yes"
+		"$E2E_PY" "$here/scenarios.py" run "$WORK" reject >"$WORK/reject.out" 2>&1
+		cat "$WORK/reject.out"; count "$WORK/reject.out"
+		check "alignmilter (RejectFailures yes) is still running" alive "$E2E_MILTER_PID"
+	else
+		nok "alignmilter restarted with RejectFailures yes"
+	fi
+fi
+
+# The same scenarios through the offline mode (-t): the same pipeline
+# without an MTA; checks the verdicts even while the live adapter lags.
+"$E2E_PY" "$here/scenarios.py" offline "$WORK" >"$WORK/offline.out" 2>&1
+cat "$WORK/offline.out"; count "$WORK/offline.out"
+
+check "Postfix logged no fatal/panic" sh -c "! grep -E 'postfix-e2e/[a-z-]+\[[0-9]+\]: (fatal|panic):' '$WORK/postfix/maillog'"
+check "Postfix never lost the milter" sh -c "! grep -E 'milter .*(: (Connection refused|timeout|unreachable)|read error)' '$WORK/postfix/maillog'"
+check "the milter's stderr shows no sanitizer report" sh -c "! grep -E 'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:' '$WORK/milter.log'"
+echo "# e2e: $(($(date +%s) - start)) s"
+summary

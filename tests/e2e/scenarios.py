@@ -1,0 +1,753 @@
+#!/usr/bin/python3
+"""scenarios.py - the end-to-end scenarios of alignmilter and their assertions.
+
+Owns: what each scenario sends (client address, HELO, envelope, From,
+DKIM signatures, tampering, extra headers) and what alignmilter's contract
+(/work/shared/DESIGN.md, RFC 8601/7208/6376/7489) says must come out:
+the SMTP reply, the one Authentication-Results header inserted first, the
+alignment-log record (matched by queue id) and the verdict line on the
+milter's stderr.  Reads the running pieces from WORK/e2e.json (written by
+lib.sh).
+
+  scenarios.py run WORK normal|reject     send, wait, assert; prints
+                                          "ok - ..." / "not ok - ..." lines
+  scenarios.py offline WORK               each message through "alignmilter -t"
+                                          (same pipeline, no MTA): AR + log record
+  scenarios.py demo WORK                  the README demo: three SES messages,
+                                          printing what alignmilter made of them
+
+Each check line is tagged [harness] (the test rig itself: delivery through
+Postfix and the milter, XCLIENT, python3-dkim agreeing with the zone data;
+these pass with a pass-through milter) or [contract] (alignmilter's
+results).  Where RFCs leave a detail open (comments, reasons), only the
+stable core is asserted: result words, properties, hints.
+"""
+import email.parser
+import email.policy
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = "/usr/bin/python3"
+AUTHSERV = "mx.e2e.example"
+RCPT = "inbox@sink.e2e.example"
+
+SES_HINTS = {"ses-default-mail-from", "ses-no-easy-dkim"}
+
+
+def fid(region):
+    return "1.%s.ZHVtbXlmZWVkYmFja2lk=:AmazonSES" % region
+
+
+# --------------------------------------------------------------- scenarios
+#
+# send: arguments for send.py.  expect:
+#   reply     "250" (default) or e.g. "550 5.7.1": prefix of the reply
+#   held      True: accepted into Postfix's hold queue, not delivered
+#   spf       (result, "mailfrom"|"helo", domain)
+#   dkim      [(result, d, s, alg)] in any order; [] means dkim=none
+#   dmarc     (result, p or None, dis or None, header.from domain)
+#   log       dict of alignment-log expectations (see check_log)
+#   py_dkim   python3-dkim's view of each signature {(d, s): True/False}
+SCENARIOS = [
+    dict(name="ses-default",
+         what="SES, default MAIL FROM, Easy DKIM, p=none",
+         send=dict(addr="192.0.2.10", helo="a8-10.smtp-out.amazonses.com",
+                   mail_from="0100018c4a1b2c3d-11111111-2222-3333-4444-555555555555-000000@us-east-1.amazonses.com",
+                   from_="Shop <news@ses-default.example.com>", feedback_id=fid("us-east-1"), html=True,
+                   sign=["ses-default.example.com:sesdefault1tok", "amazonses.com:224i4yxa"]),
+         expect=dict(spf=("pass", "mailfrom", "us-east-1.amazonses.com"),
+                     dkim=[("pass", "ses-default.example.com", "sesdefault1tok", "rsa-sha256"),
+                           ("pass", "amazonses.com", "224i4yxa", "rsa-sha256")],
+                     dmarc=("pass", "none", "none", "ses-default.example.com"),
+                     log=dict(spf_aligned=False, dkim_aligned={"ses-default.example.com": True, "amazonses.com": False},
+                              policy="none", disposition="none", adkim="r", aspf="r",
+                              ses=("us-east-1", "default"),
+                              hints_exact=["ses-default-mail-from", "dmarc-single-mechanism", "dmarc-policy-none"]))),
+    dict(name="ses-custom",
+         what="SES, custom MAIL FROM mail.<domain>, Easy DKIM, p=quarantine",
+         send=dict(addr="192.0.2.11", helo="a8-11.smtp-out.amazonses.com",
+                   mail_from="0100018c4a1b2c3d-aaaa-000000@mail.ses-custom.example.com",
+                   from_="Orders <orders@ses-custom.example.com>", feedback_id=fid("us-east-1"), html=True,
+                   sign=["ses-custom.example.com:sescustom1tok", "amazonses.com:224i4yxa"]),
+         expect=dict(spf=("pass", "mailfrom", "mail.ses-custom.example.com"),
+                     dkim=[("pass", "ses-custom.example.com", "sescustom1tok", "rsa-sha256"),
+                           ("pass", "amazonses.com", "224i4yxa", "rsa-sha256")],
+                     dmarc=("pass", "quarantine", "none", "ses-custom.example.com"),
+                     log=dict(spf_aligned=True, dkim_aligned={"ses-custom.example.com": True, "amazonses.com": False},
+                              policy="quarantine", disposition="none",
+                              ses=("us-east-1", "custom"), hints_exact=[]))),
+    dict(name="strict",
+         what="SES, custom MAIL FROM bounce.<domain> under aspf=s, p=reject",
+         send=dict(addr="198.51.100.20", helo="a7-20.smtp-out.eu-west-1.amazonses.com",
+                   mail_from="0102018c-bbbb-000000@bounce.strict.example.com",
+                   from_="Alerts <alerts@strict.example.com>", feedback_id=fid("eu-west-1"),
+                   sign=["strict.example.com:strict1tok", "amazonses.com:224i4yxa"]),
+         expect=dict(spf=("pass", "mailfrom", "bounce.strict.example.com"),
+                     dkim=[("pass", "strict.example.com", "strict1tok", "rsa-sha256"),
+                           ("pass", "amazonses.com", "224i4yxa", "rsa-sha256")],
+                     dmarc=("pass", "reject", "none", "strict.example.com"),
+                     log=dict(spf_aligned=False, dkim_aligned={"strict.example.com": True},
+                              policy="reject", disposition="none", aspf="s",
+                              ses=("eu-west-1", "custom"),
+                              hints_exact=["aspf-strict-subdomain", "dmarc-single-mechanism"]))),
+    dict(name="strict-broken",
+         what="as strict, body modified after signing: DMARC fails under p=reject",
+         send=dict(addr="198.51.100.20", helo="a7-20.smtp-out.eu-west-1.amazonses.com",
+                   mail_from="0102018c-cccc-000000@bounce.strict.example.com",
+                   from_="Alerts <alerts@strict.example.com>", feedback_id=fid("eu-west-1"),
+                   sign=["strict.example.com:strict1tok", "amazonses.com:224i4yxa"], tamper=True),
+         expect=dict(spf=("pass", "mailfrom", "bounce.strict.example.com"),
+                     dkim=[("fail", "strict.example.com", "strict1tok", "rsa-sha256"),
+                           ("fail", "amazonses.com", "224i4yxa", "rsa-sha256")],
+                     dmarc=("fail", "reject", "reject", "strict.example.com"),
+                     log=dict(spf_aligned=False, policy="reject", disposition="reject", aspf="s",
+                              ses=("eu-west-1", "custom"),
+                              hints_include=["aspf-strict-subdomain"],
+                              hints_exclude=["dmarc-single-mechanism", "dmarc-policy-none"])),
+         variants=("normal",)),
+    dict(name="tamper",
+         what="own signer, forwarded: body modified, SPF passes for the forwarder only, p=reject",
+         send=dict(addr="203.0.113.30", helo="mail.forwarder.example.org",
+                   mail_from="list-bounces@forwarder.example.org",
+                   from_="Billing <billing@tamper.example.com>",
+                   sign=["tamper.example.com:sel1"], tamper=True, html=True),
+         expect=dict(spf=("pass", "mailfrom", "forwarder.example.org"),
+                     dkim=[("fail", "tamper.example.com", "sel1", "rsa-sha256")],
+                     dmarc=("fail", "reject", "reject", "tamper.example.com"),
+                     log=dict(spf_aligned=False, policy="reject", disposition="reject", ses=None,
+                              hints_exclude=sorted(SES_HINTS) + ["dmarc-single-mechanism", "dmarc-no-record"])),
+         reject=dict(reply="550 5.7.1")),
+    dict(name="noeasydkim",
+         what="SES without Easy DKIM: only the amazonses.com signature, p=none",
+         send=dict(addr="192.0.2.12", helo="a8-12.smtp-out.amazonses.com",
+                   mail_from="0100018c-dddd-000000@us-east-1.amazonses.com",
+                   from_="hello@noeasydkim.example.com", feedback_id=fid("us-east-1"),
+                   sign=["amazonses.com:224i4yxa"]),
+         expect=dict(spf=("pass", "mailfrom", "us-east-1.amazonses.com"),
+                     dkim=[("pass", "amazonses.com", "224i4yxa", "rsa-sha256")],
+                     dmarc=("fail", "none", "none", "noeasydkim.example.com"),
+                     log=dict(spf_aligned=False, dkim_aligned={"amazonses.com": False},
+                              policy="none", disposition="none", ses=("us-east-1", "default"),
+                              hints_exact=["ses-default-mail-from", "ses-no-easy-dkim", "dmarc-policy-none"]))),
+    dict(name="dupsuffix",
+         what="Easy DKIM CNAME published at <sel>._domainkey.<d>.<d>",
+         send=dict(addr="192.0.2.13", helo="a8-13.smtp-out.amazonses.com",
+                   mail_from="0100018c-eeee-000000@us-east-1.amazonses.com",
+                   from_="team@dupsuffix.example.com", feedback_id=fid("us-east-1"),
+                   sign=["dupsuffix.example.com:dupsuffix1tok", "amazonses.com:224i4yxa"]),
+         expect=dict(spf=("pass", "mailfrom", "us-east-1.amazonses.com"),
+                     dkim=[("permerror", "dupsuffix.example.com", "dupsuffix1tok", "rsa-sha256"),
+                           ("pass", "amazonses.com", "224i4yxa", "rsa-sha256")],
+                     dmarc=("fail", "none", "none", "dupsuffix.example.com"),
+                     # ses-no-easy-dkim is left open: Easy DKIM was set up, only mis-published.
+                     log=dict(spf_aligned=False, policy="none", disposition="none", ses=("us-east-1", "default"),
+                              hints_include=["ses-default-mail-from", "dkim-key-not-found",
+                                             "dkim-cname-duplicated-suffix", "dmarc-policy-none"],
+                              hints_exclude=["dmarc-single-mechanism"]))),
+    dict(name="ed25519-ipv6",
+         what="ed25519-sha256 signature, client 2001:db8:ed::25 via ::1, p=reject",
+         send=dict(host="::1", addr="2001:db8:ed::25", helo="mail.ed.example.org",
+                   mail_from="me@ed.example.org", from_="Ed <me@ed.example.org>",
+                   sign=["ed.example.org:ed1"]),
+         expect=dict(spf=("pass", "mailfrom", "ed.example.org"),
+                     dkim=[("pass", "ed.example.org", "ed1", "ed25519-sha256")],
+                     dmarc=("pass", "reject", "none", "ed.example.org"),
+                     log=dict(client_ip="2001:db8:ed::25", helo="mail.ed.example.org",
+                              spf_aligned=True, dkim_aligned={"ed.example.org": True},
+                              policy="reject", disposition="none", ses=None, hints_exact=[]))),
+    dict(name="nodmarc",
+         what="no DMARC record at the domain nor its organizational domain",
+         send=dict(addr="203.0.113.31", helo="mail.nodmarc.example.org",
+                   mail_from="a@nodmarc.example.org", from_="a@nodmarc.example.org",
+                   sign=["nodmarc.example.org:sel1"]),
+         expect=dict(spf=("pass", "mailfrom", "nodmarc.example.org"),
+                     dkim=[("pass", "nodmarc.example.org", "sel1", "rsa-sha256")],
+                     dmarc=("none", None, None, "nodmarc.example.org"),
+                     log=dict(spf_aligned=True, dkim_aligned={"nodmarc.example.org": True},
+                              ses=None, hints_exact=["dmarc-no-record"]))),
+    dict(name="orgdomain",
+         what="From sub.example.net: policy from example.net (p=none; sp=reject), unaligned",
+         send=dict(addr="203.0.113.32", helo="mail.forwarder.example.org",
+                   mail_from="bounce@forwarder.example.org", from_="news@sub.example.net"),
+         expect=dict(spf=("pass", "mailfrom", "forwarder.example.org"),
+                     dkim=[],
+                     dmarc=("fail", "reject", "reject", "sub.example.net"),
+                     log=dict(spf_aligned=False, policy="reject", disposition="reject", ses=None,
+                              hints_exclude=["dmarc-no-record"] + sorted(SES_HINTS)))),
+    dict(name="nullsender",
+         what="MAIL FROM:<>: SPF on the HELO name, which aligns with From",
+         send=dict(addr="203.0.113.40", helo="mx.null.example.org", mail_from="",
+                   from_="Mail Delivery System <MAILER-DAEMON@null.example.org>"),
+         expect=dict(spf=("pass", "helo", "mx.null.example.org"),
+                     dkim=[],
+                     dmarc=("pass", "reject", "none", "null.example.org"),
+                     log=dict(mail_from="", spf_aligned=True, policy="reject", disposition="none", ses=None,
+                              hints_exact=["dmarc-single-mechanism"]))),
+    dict(name="forged-ar",
+         what="inbound Authentication-Results forging our authserv-id are removed, others kept",
+         send=dict(addr="203.0.113.41", helo="mail.forged.example.org",
+                   mail_from="a@forged.example.org", from_="a@forged.example.org",
+                   sign=["forged.example.org:sel1"],
+                   header=["Authentication-Results: mx.e2e.example;\r\n\tdkim=pass header.d=bank.example.com"],
+                   header_after_sign=["Authentication-Results: other.example; spf=pass smtp.mailfrom=other.example",
+                                      "Authentication-Results: MX.E2E.Example 1; spf=pass smtp.mailfrom=bank.example.com"]),
+         expect=dict(spf=("pass", "mailfrom", "forged.example.org"),
+                     dkim=[("pass", "forged.example.org", "sel1", "rsa-sha256")],
+                     dmarc=("pass", "none", "none", "forged.example.org"),
+                     forged=dict(gone="bank.example.com", kept="other.example"),
+                     log=dict(spf_aligned=True, ses=None, hints_include=["dmarc-policy-none"]))),
+    dict(name="servfail",
+         what="_dmarc.<domain> answers SERVFAIL: dmarc=temperror, no org-domain fallback",
+         send=dict(addr="203.0.113.33", helo="mail.servfail.example.net",
+                   mail_from="a@servfail.example.net", from_="a@servfail.example.net",
+                   sign=["servfail.example.net:sel1"]),
+         expect=dict(spf=("pass", "mailfrom", "servfail.example.net"),
+                     dkim=[("pass", "servfail.example.net", "sel1", "rsa-sha256")],
+                     dmarc=("temperror", None, None, "servfail.example.net"),
+                     log=dict(ses=None, hints_exclude=["dmarc-no-record", "dmarc-policy-none"]))),
+    # RejectFailures yes only:
+    dict(name="quarantine",
+         what="RejectFailures: DMARC fail under p=quarantine goes to Postfix's hold queue",
+         send=dict(addr="203.0.113.34", helo="mail.forwarder.example.org",
+                   mail_from="list-bounces@forwarder.example.org",
+                   from_="Orders <orders@ses-custom.example.com>",
+                   sign=["ses-custom.example.com:sescustom1tok"], tamper=True),
+         expect=dict(held=True),
+         variants=("reject",)),
+]
+
+# In the RejectFailures variant: these scenarios, with overrides.
+REJECT_VARIANT = ["tamper", "quarantine", "ses-custom", "noeasydkim", "ed25519-ipv6"]
+
+
+# ------------------------------------------------------------ bookkeeping
+class Report:
+    def __init__(self, alias=None):
+        self.counts = {"harness": [0, 0], "contract": [0, 0]}
+        self.alias = alias or {}
+        for k in self.alias.values():
+            self.counts[k] = [0, 0]
+
+    def check(self, kind, name, desc, cond, detail=""):
+        kind = self.alias.get(kind, kind)
+        self.counts[kind][0 if cond else 1] += 1
+        line = "%s - [%s] %s: %s" % ("ok" if cond else "not ok", kind, name, desc)
+        if not cond and detail:
+            line += "\n#   " + str(detail).replace("\n", "\n#   ")
+        print(line, flush=True)
+        return cond
+
+
+# ------------------------------------------------------------ parsing
+def unfold(v):
+    return re.sub(r"\r?\n[ \t]+", " ", v).strip()
+
+
+def split_outside(v, sep=";"):
+    """Split on sep outside (comments) and "quoted strings"."""
+    out, cur, depth, quote = [], "", 0, False
+    for ch in v:
+        if quote:
+            quote = ch != '"'
+        elif ch == '"':
+            quote = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+        elif ch == sep and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+            continue
+        cur += ch
+    out.append(cur.strip())
+    return [p for p in out if p]
+
+
+def parse_ar(value):
+    """RFC 8601 header value -> (authserv-id, [resinfo dicts])."""
+    parts = split_outside(unfold(value))
+    head = re.sub(r"\([^()]*\)", " ", parts[0]).split()
+    authserv = head[0].lower() if head else ""
+    results = []
+    for p in parts[1:]:
+        comments = re.findall(r"\(([^()]*)\)", p)
+        bare = re.sub(r"\([^()]*\)", " ", p)
+        toks = re.findall(r'([^\s=]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;]+)', bare)
+        if not toks:
+            results.append(dict(method=bare.strip().lower(), result=None, props={}, comments=comments, text=p))
+            continue
+        method, result = toks[0][0].lower(), toks[0][1].lower()
+        props = {}
+        for k, v in toks[1:]:
+            props.setdefault(k.lower(), v.strip('"'))
+        results.append(dict(method=method, result=result, props=props, comments=comments, text=p))
+    return authserv, results
+
+
+def dkim_tags(value):
+    tags = {}
+    for t in unfold(value).split(";"):
+        k, _, v = t.partition("=")
+        if k.strip():
+            tags[k.strip()] = re.sub(r"\s+", "", v)
+    return tags
+
+
+def read_message(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
+    return raw, list(msg.items())
+
+
+# ------------------------------------------------------------ running
+class Env:
+    def __init__(self, work):
+        with open(os.path.join(work, "e2e.json")) as f:
+            self.__dict__.update(json.load(f))
+        self.work = work
+
+
+def send(env, scen, tag, no_send=False):
+    s = scen["send"]
+    msgid = "<%s.%s.%d@e2e.example>" % (scen["name"], tag, int(time.time() * 1000))
+    argv = [PY, os.path.join(HERE, "send.py"), "--port", str(env.smtp_port),
+            "--host", s.get("host", "127.0.0.1"), "--xclient-addr", s["addr"], "--helo", s["helo"],
+            "--mail-from", s["mail_from"], "--rcpt", RCPT, "--from", s["from_"],
+            "--message-id", msgid, "--keys", env.keys,
+            "--subject", "e2e %s: %s" % (scen["name"], scen["what"]),
+            "--save", os.path.join(env.work, "sent", "%s.%s.eml" % (tag, scen["name"]))]
+    if s.get("feedback_id"):
+        argv += ["--feedback-id", s["feedback_id"]]
+    for spec in s.get("sign", []):
+        argv += ["--sign", spec]
+    for h in s.get("header", []):
+        argv += ["--header", h]
+    for h in s.get("header_after_sign", []):
+        argv += ["--header-after-sign", h]
+    if s.get("tamper"):
+        argv.append("--tamper")
+    if s.get("html"):
+        argv.append("--html")
+    if no_send:
+        argv.append("--no-send")
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=90)
+    reply = (p.stdout.strip().splitlines() or [p.stderr.strip() or "no reply"])[-1]
+    m = re.search(r"queued as ([0-9A-Za-z]+)", reply)
+    return dict(msgid=msgid, reply=reply, qid=m.group(1) if m else None, rc=p.returncode)
+
+
+def delivered(env):
+    """Message-ID -> path of the delivered copy in the sink."""
+    out = {}
+    for fn in sorted(os.listdir(env.sink_dir)):
+        if not fn.endswith(".eml"):
+            continue
+        path = os.path.join(env.sink_dir, fn)
+        _raw, hdrs = read_message(path)
+        for k, v in hdrs:
+            if k.lower() == "message-id":
+                out[unfold(v)] = path
+    return out
+
+
+def wait_delivery(env, msgids, limit):
+    end = time.time() + limit
+    while True:
+        got = delivered(env)
+        if all(m in got for m in msgids) or time.time() > end:
+            return got
+        time.sleep(0.1)
+
+
+def log_records(env):
+    recs, bad = [], 0
+    try:
+        with open(env.alignment_log) as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    recs.append(json.loads(line))
+                except ValueError:
+                    bad += 1
+    except OSError:
+        pass
+    return recs, bad
+
+
+def maillog_qid(env, what, addr):
+    """Queue id of the last Postfix log line with WHAT for client [ADDR]."""
+    qid = None
+    try:
+        with open(env.maillog, errors="replace") as f:
+            for line in f:
+                m = re.search(r": ([0-9A-F]+): " + re.escape(what), line)
+                if m and ("[%s]" % addr) in line:
+                    qid = m.group(1)
+    except OSError:
+        pass
+    return qid
+
+
+def milter_lines(env):
+    try:
+        with open(env.milter_log, errors="replace") as f:
+            return f.read().splitlines()
+    except OSError:
+        return []
+
+
+# ------------------------------------------------------------ assertions
+def check_ar(rep, name, exp, hdrs):
+    ours = [(i, v) for i, (k, v) in enumerate(hdrs)
+            if k.lower() == "authentication-results" and parse_ar(v)[0] == AUTHSERV]
+    rep.check("contract", name, "exactly one Authentication-Results with authserv-id %s" % AUTHSERV,
+              len(ours) == 1, "found %d: %r" % (len(ours), [unfold(v) for _i, v in ours]))
+    if len(ours) != 1:
+        return None
+    idx, value = ours[0]
+    rep.check("contract", name, "it is the first header (inserted at index 0, above Postfix's Received)",
+              idx == 0, "at index %d; first is %s" % (idx, hdrs[0][0]))
+    _, res = parse_ar(value)
+    detail = "header: " + unfold(value)
+
+    spf = [r for r in res if r["method"] == "spf"]
+    if "spf" in exp:
+        want, ident, dom = exp["spf"]
+        ok = len(spf) == 1 and spf[0]["result"] == want
+        rep.check("contract", name, "spf=%s" % want, ok, detail)
+        prop = "smtp.mailfrom" if ident == "mailfrom" else "smtp.helo"
+        other = "smtp.helo" if ident == "mailfrom" else "smtp.mailfrom"
+        val = spf[0]["props"].get(prop, "").lower() if spf else ""
+        rep.check("contract", name, "%s=%s" % (prop, dom),
+                  bool(spf) and (val == dom or val.endswith("@" + dom)) and other not in spf[0]["props"],
+                  detail)
+
+    dk = [r for r in res if r["method"] == "dkim"]
+    if "dkim" in exp:
+        if not exp["dkim"]:
+            rep.check("contract", name, "dkim=none (unsigned)",
+                      len(dk) == 1 and dk[0]["result"] == "none", detail)
+        else:
+            rep.check("contract", name, "one dkim= result per signature (%d)" % len(exp["dkim"]),
+                      len(dk) == len(exp["dkim"]), detail)
+            sigs = {}
+            for k, v in hdrs:
+                if k.lower() == "dkim-signature":
+                    t = dkim_tags(v)
+                    sigs[(t.get("d", "").lower(), t.get("s", ""))] = t
+            for want, d, s, alg in exp["dkim"]:
+                m = [r for r in dk if r["props"].get("header.d", "").lower() == d
+                     and r["props"].get("header.s") == s]
+                got = m[0] if m else None
+                rep.check("contract", name, "dkim=%s header.d=%s header.s=%s" % (want, d, s),
+                          got is not None and got["result"] == want, detail)
+                b8 = sigs.get((d, s), {}).get("b", "")[:8]
+                rep.check("contract", name, "  with header.a=%s header.b=%s" % (alg, b8),
+                          got is not None and got["props"].get("header.a") == alg
+                          and got["props"].get("header.b") == b8 and len(b8) == 8, detail)
+
+    dm = [r for r in res if r["method"] == "dmarc"]
+    if "dmarc" in exp:
+        want, p, dis, hfrom = exp["dmarc"]
+        ok = len(dm) == 1 and dm[0]["result"] == want \
+            and dm[0]["props"].get("header.from", "").lower() == hfrom
+        rep.check("contract", name, "dmarc=%s header.from=%s" % (want, hfrom), ok, detail)
+        if p is not None and dm:
+            c = " ".join(dm[0]["comments"])
+            rep.check("contract", name, "  (p=%s dis=%s)" % (p, dis),
+                      re.search(r"\bp=%s\b" % p, c) is not None and re.search(r"\bdis=%s\b" % dis, c) is not None,
+                      detail)
+    return value
+
+
+def check_forged(rep, name, exp, hdrs):
+    f = exp["forged"]
+    ars = [unfold(v) for k, v in hdrs if k.lower() == "authentication-results"]
+    rep.check("contract", name, "forged Authentication-Results (our authserv-id, any case) removed",
+              not any(f["gone"] in v for v in ars), "\n".join(ars))
+    kept = [v for v in ars if parse_ar(v)[0] == f["kept"]]
+    rep.check("contract", name, "the one of authserv-id %s is kept" % f["kept"], len(kept) == 1, "\n".join(ars))
+
+
+def check_log(rep, name, exp, qid, recs):
+    mine = [r for r in recs if r.get("queue_id") == qid]
+    rep.check("contract", name, "one alignment-log record with queue_id %s" % qid, len(mine) == 1,
+              "%d records in the log, %d for this queue id" % (len(recs), len(mine)))
+    if len(mine) != 1:
+        return
+    r = mine[0]
+    L = exp.get("log", {})
+    detail = json.dumps(r, sort_keys=True)
+
+    def eq(desc, got, want):
+        rep.check("contract", name, "log %s = %s" % (desc, json.dumps(want)), got == want, detail)
+
+    hfrom = exp["dmarc"][3]
+    eq("from_domain", r.get("from_domain"), hfrom)
+    if "client_ip" in L:
+        eq("client_ip", r.get("client_ip"), L["client_ip"])
+    if "helo" in L:
+        eq("helo", r.get("helo"), L["helo"])
+    if "mail_from" in L:
+        eq("mail_from", r.get("mail_from"), L["mail_from"])
+    spf = r.get("spf") or {}
+    eq("spf.result", spf.get("result"), exp["spf"][0])
+    eq("spf.domain", (spf.get("domain") or "").lower(), exp["spf"][2])
+    if "spf_aligned" in L:
+        eq("spf.aligned", spf.get("aligned"), L["spf_aligned"])
+    dk = r.get("dkim") or []
+    eq("number of dkim entries", len(dk), len(exp["dkim"]))
+    for want, d, s, alg in exp["dkim"]:
+        m = [x for x in dk if (x.get("domain") or "").lower() == d and x.get("selector") == s]
+        got = m[0] if m else {}
+        eq("dkim[%s/%s].result" % (d, s), got.get("result"), want)
+        eq("dkim[%s/%s].algorithm" % (d, s), got.get("algorithm"), alg)
+        if d in L.get("dkim_aligned", {}):
+            eq("dkim[%s/%s].aligned" % (d, s), got.get("aligned"), L["dkim_aligned"][d])
+    dm = r.get("dmarc") or {}
+    eq("dmarc.result", dm.get("result"), exp["dmarc"][0])
+    for k in ("policy", "disposition", "adkim", "aspf"):
+        if k in L:
+            eq("dmarc." + k, dm.get(k), L[k])
+    if "ses" in L:
+        if L["ses"] is None:
+            rep.check("contract", name, "log sender is not ses", r.get("sender") != "ses", detail)
+        else:
+            eq("sender", r.get("sender"), "ses")
+            ses = r.get("ses") or {}
+            eq("ses.region", ses.get("region"), L["ses"][0])
+            eq("ses.mail_from", ses.get("mail_from"), L["ses"][1])
+    hints = r.get("hints")
+    if not isinstance(hints, list):
+        rep.check("contract", name, "log hints is a list", False, detail)
+        return
+    if "hints_exact" in L:
+        eq("hints (as a set)", sorted(hints), sorted(L["hints_exact"]))
+    for h in L.get("hints_include", []):
+        rep.check("contract", name, "log hints include %s" % h, h in hints, detail)
+    for h in L.get("hints_exclude", []):
+        rep.check("contract", name, "log hints lack %s" % h, h not in hints, detail)
+
+
+def check_verdict_line(rep, name, exp, qid, lines):
+    mine = [l for l in lines if qid and qid in l]
+    hfrom = exp["dmarc"][3]
+    dmarc = exp["dmarc"][0]
+    ok = any(hfrom in l and re.search(r"\bdmarc\W{1,3}%s\b" % dmarc, l, re.I)
+             and re.search(r"\bspf\W{1,3}%s\b" % exp["spf"][0], l, re.I) for l in mine)
+    rep.check("contract", name, "milter verdict line with queue id, %s, spf=%s, dmarc=%s" % (hfrom, exp["spf"][0], dmarc),
+              ok, "lines with the queue id: %r" % mine)
+    if ok:
+        line = [l for l in mine if hfrom in l][0]
+        L = exp.get("log", {})
+        for h in L.get("hints_exact", []) + L.get("hints_include", []):
+            rep.check("contract", name, "  verdict line names hint %s" % h, h in line, line)
+        if L.get("ses"):
+            rep.check("contract", name, "  verdict line names SES region %s" % L["ses"][0], L["ses"][0] in line, line)
+
+
+def check_harness(rep, env, name, scen, raw, hdrs):
+    s = scen["send"]
+    recv = [unfold(v) for k, v in hdrs if k.lower() == "received"]
+    top = recv[0] if recv else ""
+    addr = ("IPv6:" + s["addr"]) if ":" in s["addr"] else s["addr"]
+    rep.check("harness", name, "Postfix saw the XCLIENT client [%s] and HELO %s" % (addr, s["helo"]),
+              ("[%s]" % addr) in top and top.startswith("from %s " % s["helo"]) and "by mx.e2e.example" in top, top)
+    fake = [unfold(v) for k, v in hdrs if k.lower() == "x-e2e-milter"]
+    if fake:   # E2E_FAKE_MILTER: what a milter is told about the session
+        m = re.search(r"\bid ([0-9A-Za-z]+)\b", top)
+        rep.check("harness", name, "the milter was told addr=%s helo=%s and the queue id" % (s["addr"], s["helo"]),
+                  len(fake) == 1 and "addr=%s " % s["addr"] in fake[0] and "helo=%s " % s["helo"] in fake[0]
+                  and m is not None and "qid=%s " % m.group(1) in fake[0], fake)
+    # python3-dkim, an independent verifier, on the delivered copy.
+    exp = scen["expect"].get("dkim") or []
+    if exp:
+        path = os.path.join(env.work, "sent", "delivered.%s.eml" % name)
+        with open(path, "wb") as f:
+            f.write(raw)
+        p = subprocess.run([PY, os.path.join(HERE, "zones.py"), env.dns_dir, "--verify-message", path,
+                            "127.0.0.1", str(env.nsd_port)], capture_output=True, text=True, timeout=60)
+        got = re.findall(r"signature (\d+): (pass|fail)", p.stdout)
+        sigs = [dkim_tags(v) for k, v in hdrs if k.lower() == "dkim-signature"]
+        want = {(d, sl): res == "pass" for res, d, sl, _a in exp}
+        ok = len(got) == len(sigs) == len(exp)
+        for (i, res), t in zip(got, sigs):
+            ok = ok and want.get((t.get("d"), t.get("s"))) == (res == "pass")
+        rep.check("harness", name, "python3-dkim agrees on the delivered signatures (%s)" %
+                  ", ".join("%s=%s" % (k[0], "pass" if v else "not pass") for k, v in want.items()),
+                  ok, p.stdout + p.stderr)
+
+
+def run(work, variant):
+    env = Env(work)
+    os.makedirs(os.path.join(work, "sent"), exist_ok=True)
+    rep = Report()
+    if variant == "reject":
+        scens = [dict(s, expect=dict(s["expect"], **s.get("reject", {})))
+                 for name in REJECT_VARIANT for s in SCENARIOS if s["name"] == name]
+    else:
+        scens = [s for s in SCENARIOS if variant in s.get("variants", ("normal",))]
+
+    sent = {}
+    for scen in scens:
+        r = send(env, scen, variant)
+        sent[scen["name"]] = r
+        want = scen["expect"].get("reply", "250")
+        rep.check("contract" if want != "250" or scen["expect"].get("held") else "harness", scen["name"],
+                  "%s (%s): end-of-DATA reply %s" % (scen["what"], variant, want),
+                  r["reply"].startswith(want) and r["rc"] == 0, r["reply"])
+
+    expect_delivery = [sent[s["name"]]["msgid"] for s in scens
+                       if sent[s["name"]]["reply"].startswith("250")
+                       and s["expect"].get("reply", "250") == "250" and not s["expect"].get("held")]
+    got = wait_delivery(env, expect_delivery, 30)
+    time.sleep(0.5)   # let the milter finish its log lines
+    got = delivered(env)
+    recs, bad = log_records(env)
+    lines = milter_lines(env)
+    rep.check("contract", "alignment-log", "every line is a JSON object (%s)" % variant, bad == 0,
+              "%d malformed lines" % bad)
+
+    for scen in scens:
+        name, exp, r = scen["name"], scen["expect"], sent[scen["name"]]
+        want = exp.get("reply", "250")
+        if want != "250":
+            rep.check("contract", name, "not delivered", r["msgid"] not in got)
+            # The reply carries no queue id: Postfix's log line does.
+            qid = maillog_qid(env, "milter-reject: END-OF-MESSAGE", scen["send"]["addr"])
+            rep.check("contract", name, "Postfix logged a milter-reject at END-OF-MESSAGE", qid is not None)
+            if qid:
+                check_log(rep, name, exp, qid, recs)
+                check_verdict_line(rep, name, exp, qid, lines)
+            continue
+        if exp.get("held"):
+            held = bool(r["qid"]) and os.path.exists(os.path.join(env.queue_dir, "hold", r["qid"]))
+            rep.check("contract", name, "queued in Postfix's hold queue (%s)" % r["qid"], held)
+            rep.check("contract", name, "Postfix logged a milter-hold",
+                      maillog_qid(env, "milter-hold: END-OF-MESSAGE", scen["send"]["addr"]) == r["qid"])
+            rep.check("contract", name, "not delivered", r["msgid"] not in got)
+            continue
+        if not r["reply"].startswith("250"):
+            continue
+        path = got.get(r["msgid"])
+        rep.check("harness", name, "delivered to the sink through Postfix and the milter", path is not None,
+                  "queue id %s" % r["qid"])
+        if path is None:
+            continue
+        raw, hdrs = read_message(path)
+        check_harness(rep, env, name, scen, raw, hdrs)
+        check_ar(rep, name, exp, hdrs)
+        if "forged" in exp:
+            check_forged(rep, name, exp, hdrs)
+        check_log(rep, name, exp, r["qid"], recs)
+        check_verdict_line(rep, name, exp, r["qid"], lines)
+
+    for kind, (p, f) in rep.counts.items():
+        print("# %s (%s): %d passed, %d failed" % (kind, variant, p, f))
+    return rep
+
+
+# ------------------------------------------------------------ offline
+def offline(work):
+    """Each scenario's message through "alignmilter -t" (the same pipeline,
+    no MTA): the Authentication-Results and alignment-log assertions."""
+    env = Env(work)
+    os.makedirs(os.path.join(work, "sent"), exist_ok=True)
+    rep = Report(alias={"contract": "offline"})
+    for scen in [s for s in SCENARIOS if "normal" in s.get("variants", ("normal",))]:
+        name, x, exp = "offline " + scen["name"], scen["send"], scen["expect"]
+        send(env, scen, "offline", no_send=True)
+        path = os.path.join(work, "sent", "offline.%s.eml" % scen["name"])
+        argv = [env.alignmilter, "-c", env.offline_conf, "-t", path, "--ip", x["addr"],
+                "--helo", x["helo"], "--mail-from", x["mail_from"] or "<>"]
+        try:
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            out, rc = p.stdout, p.returncode
+        except subprocess.TimeoutExpired:
+            out, rc = "", "timeout"
+        rep.check("contract", name, "alignmilter -t exits 0", rc == 0, "rc=%s %s" % (rc, p.stderr[-500:]))
+        lines = out.splitlines()
+        ar, rec = None, None
+        for i, l in enumerate(lines):
+            if ar is None and l.lower().startswith("authentication-results:"):
+                j = i + 1
+                while j < len(lines) and lines[j][:1] in (" ", "\t"):
+                    j += 1
+                ar = "\r\n".join(lines[i:j]).split(":", 1)[1]
+            if rec is None and l.startswith("{"):
+                try:
+                    rec = json.loads(l)
+                except ValueError:
+                    pass
+        hdrs = read_message(path)[1]
+        if ar is not None:
+            hdrs = [("Authentication-Results", ar)] + [(k, v) for k, v in hdrs
+                                                       if k.lower() != "authentication-results"]
+        check_ar(rep, name, exp, hdrs)
+        check_log(rep, name, exp, "", [rec] if rec is not None else [])
+    for kind, (pp, f) in rep.counts.items():
+        if pp or f:
+            print("# %s: %d passed, %d failed" % (kind, pp, f))
+    return rep
+
+
+# ------------------------------------------------------------ demo
+DEMO = ["ses-default", "ses-custom", "strict-broken"]
+
+
+def demo(work):
+    env = Env(work)
+    os.makedirs(os.path.join(work, "sent"), exist_ok=True)
+    scens = [s for n in DEMO for s in SCENARIOS if s["name"] == n]
+    sent = [(s, send(env, s, "demo")) for s in scens]
+    got = wait_delivery(env, [r["msgid"] for _s, r in sent if r["reply"].startswith("250")], 20)
+    time.sleep(0.5)
+    recs, _bad = log_records(env)
+    lines = milter_lines(env)
+    for s, r in sent:
+        x = s["send"]
+        print("=" * 78)
+        print("%s: %s" % (s["name"], s["what"]))
+        print("  client %s  HELO %s  MAIL FROM <%s>" % (x["addr"], x["helo"], x["mail_from"]))
+        print("  From: %s  DKIM: %s%s" % (x["from_"], ", ".join(x.get("sign", [])) or "none",
+                                         "  (body modified after signing)" if x.get("tamper") else ""))
+        print("  SMTP reply: %s" % r["reply"])
+        path = got.get(r["msgid"])
+        print("--- Authentication-Results (delivered copy):")
+        if path:
+            ars = [(k, v) for k, v in read_message(path)[1] if k.lower() == "authentication-results"]
+            for k, v in ars:
+                print("%s: %s" % (k, v.replace("\r\n", "\n")))
+            if not ars:
+                print("  (none: the milter added no header)")
+        else:
+            print("  (not delivered)")
+        print("--- milter verdict line:")
+        vl = [l for l in lines if r["qid"] and r["qid"] in l]
+        print("\n".join(vl) if vl else "  (none)")
+        print("--- alignment log record:")
+        rl = [json.dumps(x, separators=(",", ":")) for x in recs if x.get("queue_id") == r["qid"]]
+        print("\n".join(rl) if rl else "  (none)")
+    print("=" * 78)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "run":
+        rep = run(sys.argv[2], sys.argv[3])
+        sys.exit(0 if all(f == 0 for _p, f in rep.counts.values()) else 1)
+    if len(sys.argv) == 3 and sys.argv[1] == "offline":
+        rep = offline(sys.argv[2])
+        sys.exit(0 if all(f == 0 for _p, f in rep.counts.values()) else 1)
+    if len(sys.argv) == 3 and sys.argv[1] == "demo":
+        sys.exit(demo(sys.argv[2]))
+    sys.exit(__doc__)
