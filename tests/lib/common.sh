@@ -15,6 +15,10 @@ check() { # check DESCRIPTION COMMAND...
 	desc=$1; shift
 	if "$@"; then ok "$desc"; else nok "$desc"; fi
 }
+# rc_and_grep RC WANT PATTERN FILE: exit status was WANT and FILE matches PATTERN.
+rc_and_grep() {
+	[ "$1" -eq "$2" ] && grep -q -- "$3" "$4"
+}
 summary() {
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
