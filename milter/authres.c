@@ -35,7 +35,10 @@ needs_quoting(const char *s)
 	return false;
 }
 
-/* A property value: a token as is, anything else as a quoted-string without controls. */
+/*
+ * A property value: a token as is, anything else as a quoted-string
+ * without controls; UTF-8 (RFC 8616) is kept, other 8-bit bytes become '?'.
+ */
 static void
 add_value(struct am_buf *b, const char *s)
 {
@@ -46,12 +49,22 @@ add_value(struct am_buf *b, const char *s)
 		return;
 	}
 	am_buf_addc(b, '"');
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
+	for (p = (const unsigned char *)s; *p; ) {
+		size_t n = am_utf8_seqlen(p, strlen((const char *)p));
+
+		if (n == 0) {			/* not UTF-8: never put raw junk in a header */
+			am_buf_addc(b, '?');
+			p++;
 			continue;
+		}
+		if (n == 1 && (*p < 0x20 || *p == 0x7f)) {
+			p++;
+			continue;
+		}
 		if (*p == '"' || *p == '\\')
 			am_buf_addc(b, '\\');
-		am_buf_addc(b, (char)*p);
+		am_buf_add(b, (const char *)p, n);
+		p += n;
 	}
 	am_buf_addc(b, '"');
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +420,26 @@ am_conf_load(struct am_conf *c, const char *path, char *err, size_t errlen)
 		return false;
 	}
 	ok = load_stream(c, fp, path, err, errlen);
+	fclose(fp);
+	return ok;
+}
+
+bool
+am_conf_parse_text(struct am_conf *c, const char *text, size_t len, const char *name,
+    char *err, size_t errlen)
+{
+	FILE *fp;
+	bool ok;
+
+	err[0] = '\0';
+	if (len == 0)
+		return true;	/* an empty file: nothing to read (fmemopen refuses size 0) */
+	/* Read-only stream over the caller's bytes: the file path's line reader, unchanged. */
+	if ((fp = fmemopen((void *)(uintptr_t)text, len, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", name, strerror(errno));
+		return false;
+	}
+	ok = load_stream(c, fp, name, err, errlen);
 	fclose(fp);
 	return ok;
 }

@@ -48,6 +48,13 @@ void	am_conf_defaults(struct am_conf *);
  * "path:line: message" into err.
  */
 bool	am_conf_load(struct am_conf *, const char *path, char *err, size_t errlen);
+/*
+ * The same parser over len bytes of text (fuzzing, tests); name stands in
+ * for the path in messages.  Behaves exactly as am_conf_load on a file
+ * holding those bytes.
+ */
+bool	am_conf_parse_text(struct am_conf *, const char *text, size_t len, const char *name,
+	    char *err, size_t errlen);
 /* Parse one "Key value" line (for -p overrides and tests). */
 bool	am_conf_set(struct am_conf *, const char *key, const char *value, char *err, size_t errlen);
 /*

@@ -795,6 +795,7 @@ am_dmarc_evaluate(am_dmarc *d, am_dmarc_lookup *lk_in, const char *from_domain,
 		break;
 	case DISC_MULTI:
 		out->result = AM_DMARC_NONE;
+		out->multiple_records = true;
 		reason_set(out, "more than one DMARC record at _dmarc.", out->record_domain, "", "");
 		break;
 	case DISC_NONE:
@@ -835,4 +836,52 @@ am_dmarc_evaluate(am_dmarc *d, am_dmarc_lookup *lk_in, const char *from_domain,
 	}
 	am_dns_answer_free(org_ans);
 	am_dmarc_lookup_free(own);
+}
+
+/* ---- record inspection (alignmilter-check) ------------------------------------ */
+
+bool
+am_dmarc_is_record(const char *txt)
+{
+	return txt != NULL && is_dmarc_record(txt);
+}
+
+void
+am_dmarc_parse_record(const char *record, struct am_dmarc_record *out)
+{
+	struct dmarc_tags t;
+	char *copy, clean[2048], reason[AM_REASON_MAX] = "";
+
+	memset(out, 0, sizeof(*out));
+	out->adkim = 'r';
+	out->aspf = 'r';
+	out->pct = 100;
+	if (record == NULL || !is_dmarc_record(record)) {
+		am_strlcpy(out->reason, "not a DMARC record", sizeof(out->reason));
+		return;
+	}
+	copy = am_xstrdup(record);
+	tags_scan(copy, &t);
+	if (t.p != NULL)
+		am_strlcpy(out->p, t.p, sizeof(out->p));
+	if (t.sp != NULL)
+		am_strlcpy(out->sp, t.sp, sizeof(out->sp));
+	am_lowercase(out->p);
+	am_lowercase(out->sp);
+	out->p_invalid = t.p_bad;
+	out->sp_invalid = t.sp_bad;
+	if (t.adkim != NULL)
+		out->adkim = (char)tolower((unsigned char)t.adkim[0]);
+	if (t.aspf != NULL)
+		out->aspf = (char)tolower((unsigned char)t.aspf[0]);
+	if (t.pct != NULL)
+		out->pct = (unsigned)strtoul(t.pct, NULL, 10);
+	am_strlcpy(out->rua, t.rua, sizeof(out->rua));
+	am_strlcpy(out->ignored, t.notes, sizeof(out->ignored));
+	free(copy);
+	/* The same decision the milter makes (6.6.3). */
+	out->usable = dmarc_clean_record(record, clean, sizeof(clean), reason, sizeof(reason));
+	out->as_none = out->usable && (out->p[0] == '\0' || out->p_invalid || out->sp_invalid);
+	if (!out->usable || out->as_none)
+		am_strlcpy(out->reason, reason, sizeof(out->reason));
 }

@@ -41,4 +41,24 @@ void	am_dmarc_evaluate(am_dmarc *, am_dmarc_lookup *, const char *from_domain,
 	    struct am_spf_verdict *spf, struct am_dkim_verdict *dkim,
 	    unsigned rand_pct, struct am_dmarc_verdict *out);
 
+/* ---- record inspection (alignmilter-check) ---- */
+
+/* A TXT string that is a DMARC record: "v=DMARC1" first (RFC 7489 6.3). */
+bool	am_dmarc_is_record(const char *txt);
+
+/* One record's tags, vetted exactly as am_dmarc_evaluate() vets them. */
+struct am_dmarc_record {
+	char	p[16], sp[16];		/* valid values as written; "" when absent or invalid */
+	bool	p_invalid, sp_invalid;	/* present with a value RFC 7489 does not know */
+	char	adkim, aspf;		/* 'r' or 's'; 'r' when absent or invalid */
+	unsigned pct;			/* 0..100; 100 when absent or invalid */
+	char	rua[1024];		/* the valid rua URIs, "," separated */
+	char	ignored[AM_REASON_MAX];	/* "ignored invalid pct= rua=", or "" */
+	bool	usable;			/* false: RFC 7489 6.6.3 applies no policy */
+	bool	as_none;		/* p= missing/invalid but rua= usable: treated as p=none */
+	char	reason[AM_REASON_MAX];	/* why not usable / treated as p=none */
+};
+
+void	am_dmarc_parse_record(const char *record, struct am_dmarc_record *out);
+
 #endif

@@ -617,7 +617,11 @@ authserv_token(const unsigned char *p, const unsigned char *end, char *out,
 	return true;
 }
 
-/* quoted-string, unquoted: escapes resolved, folds (CRLF/LF) dropped. */
+/*
+ * quoted-string, unquoted: escapes resolved, folds (CRLF/LF) dropped.
+ * Unfolding comes first (RFC 5322 2.2.3): a backslash before a fold
+ * escapes the WSP after it, so a CR or LF never reaches the id.
+ */
 static bool
 authserv_quoted(const unsigned char *p, const unsigned char *end, char *out,
     size_t outlen, size_t *n)
@@ -626,9 +630,11 @@ authserv_quoted(const unsigned char *p, const unsigned char *end, char *out,
 		if (*p == '\r' || *p == '\n')
 			continue;	/* FWS = CRLF WSP: the WSP stays */
 		if (*p == '\\') {
-			if (p + 1 >= end || p[1] == '\0')
+			do
+				p++;
+			while (p < end && (*p == '\r' || *p == '\n'));
+			if (p >= end || *p == '\0')
 				break;
-			p++;
 		}
 		if (!out_put(out, outlen, n, *p))
 			return false;

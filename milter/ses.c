@@ -24,6 +24,7 @@ static const char *const hint_names[AM_HINT_COUNT] = {
 	[AM_HINT_DMARC_POLICY_NONE] = "dmarc-policy-none",
 	[AM_HINT_DMARC_NO_RECORD] = "dmarc-no-record",
 	[AM_HINT_FROM_INVALID] = "from-header-invalid",
+	[AM_HINT_DMARC_MULTIPLE_RECORDS] = "dmarc-multiple-records",
 };
 
 const char *
@@ -159,7 +160,9 @@ am_ses_analyse(const am_dmarc *dm, struct am_verdict *v)
 	set_hint(v, AM_HINT_DMARC_SINGLE_MECHANISM, d->result == AM_DMARC_PASS &&
 	    d->spf_aligned != d->dkim_aligned);
 	set_hint(v, AM_HINT_DMARC_POLICY_NONE, d->record_found && d->policy == AM_POLICY_NONE);
-	set_hint(v, AM_HINT_DMARC_NO_RECORD, from_ok && !d->record_found && d->result == AM_DMARC_NONE);
+	set_hint(v, AM_HINT_DMARC_NO_RECORD, from_ok && !d->record_found && !d->multiple_records &&
+	    d->result == AM_DMARC_NONE);
+	set_hint(v, AM_HINT_DMARC_MULTIPLE_RECORDS, from_ok && d->multiple_records);
 }
 
 /* First signature matching pred, for naming selector and domain in fixes. */
@@ -228,6 +231,10 @@ am_hint_fix(const struct am_verdict *v, enum am_hint h, char *buf, size_t buflen
 	case AM_HINT_DMARC_NO_RECORD:
 		snprintf(buf, buflen, "no DMARC record: publish \"_dmarc.%s. TXT \\\"v=DMARC1; p=none; "
 		    "rua=mailto:dmarc-reports@%s\\\"\"", from, from);
+		break;
+	case AM_HINT_DMARC_MULTIPLE_RECORDS:
+		snprintf(buf, buflen, "more than one v=DMARC1 record at _dmarc.%s, so no policy applies: "
+		    "remove all but one", v->dmarc.record_domain[0] ? v->dmarc.record_domain : from);
 		break;
 	case AM_HINT_FROM_INVALID:
 		snprintf(buf, buflen, "%s", v->from_status == AM_FROM_MULTIPLE ?

@@ -77,6 +77,7 @@ struct spf_call {
 	bool	budget_exceeded;
 	bool	guard_unsafe;		/* a record would hit CVE-2023-42118 */
 	bool	guard_syntax;		/* a record broke the RFC 7208 grammar */
+	bool	guard_growth;		/* an include/redirect target could blow up %{d} */
 	/* Targets of the last MX/PTR answer: their address lookups are part
 	 * of that mechanism, not terms of their own (void-lookup count). */
 	char	sub[SPF_SUBNAMES][AM_DOMAIN_MAX];
@@ -277,7 +278,7 @@ spf_remember_subnames(struct spf_call *call, const struct am_dns_answer *a)
  * redirect= moved to the end, because libspf2 evaluates redirect= where
  * it stands instead of after all mechanisms (RFC 6.1).
  */
-enum spf_guard { GUARD_OK = 0, GUARD_SYNTAX, GUARD_UNSAFE };
+enum spf_guard { GUARD_OK = 0, GUARD_SYNTAX, GUARD_UNSAFE, GUARD_GROWTH };
 
 static size_t
 spf_align4(size_t n)
@@ -406,6 +407,37 @@ spf_domain_spec(const char *s, size_t n)
 	if (dot == 0)
 		return GUARD_SYNTAX;		/* a single label */
 	return spf_toplabel_ok(s + dot, end - dot) ? GUARD_OK : GUARD_SYNTAX;
+}
+
+/*
+ * An include: or redirect= target becomes the <domain> of the next
+ * check_host(), i.e. the next %{d}.  libspf2 keeps it at its expanded
+ * length (RFC 7208 4.8 cuts query names to 253 octets; our DNS layer does
+ * that only for the query), so a target repeating %{d} multiplies the
+ * domain at every hop: "redirect=%{d}%{d}%{d}%{d}.x" made libspf2 take
+ * 4 GB and 30 s within ten hops (found by tests/fuzz/fuzz_spf).  Real
+ * macro targets hold one %{d} among a few macros (e.g.
+ * "%{i}._ip.%{h}._ehlo.%{d}._spf.vali.email"); a target with more %{d}
+ * or more than SPF_TARGET_MACROS macros is refused.  Called after
+ * spf_domain_spec() accepted the n chars at s.
+ */
+#define SPF_TARGET_MACROS	8
+
+static enum spf_guard
+spf_target_growth(const char *s, size_t n)
+{
+	size_t i, macros = 0, dom = 0;
+
+	for (i = 0; i + 2 < n; i++) {
+		if (s[i] != '%')
+			continue;
+		if (s[i + 1] == '{') {
+			macros++;
+			dom += s[i + 2] == 'd' || s[i + 2] == 'D';
+		}
+		i++;			/* "%%" is a literal: skip its second '%' */
+	}
+	return dom > 1 || macros > SPF_TARGET_MACROS ? GUARD_GROWTH : GUARD_OK;
 }
 
 /* "/" ("0" / %x31-39 0*N DIGIT), value <= max; n chars after the '/'. */
@@ -597,8 +629,11 @@ spf_directive(struct spf_rewrite *rw, const char *s, size_t n)
 		k++;
 	if (spf_word_eq(s, k, "all"))
 		g = k == n ? GUARD_OK : GUARD_SYNTAX;
-	else if (spf_word_eq(s, k, "include") || spf_word_eq(s, k, "exists"))
+	else if (spf_word_eq(s, k, "include") || spf_word_eq(s, k, "exists")) {
 		g = k < n && s[k] == ':' ? spf_domain_spec(s + k + 1, n - k - 1) : GUARD_SYNTAX;
+		if (g == GUARD_OK && k == 7)	/* include */
+			g = spf_target_growth(s + k + 1, n - k - 1);
+	}
 	else if (spf_word_eq(s, k, "a") || spf_word_eq(s, k, "mx")) {
 		if ((g = spf_dual_cidr_arg(s + k, n - k, &dlen, &c4, &c6)) == GUARD_OK)
 			spf_rw_a_mx(rw, qual, s, k, s + k, dlen, c4, c6);
@@ -650,6 +685,8 @@ spf_term(struct spf_rewrite *rw, const char *s, size_t n)
 		if ((redirect ? rw->redirect : rw->exp) != NULL)
 			return GUARD_SYNTAX;	/* RFC 7208 6: at most once */
 		if ((g = spf_domain_spec(s + k + 1, n - k - 1)) != GUARD_OK)
+			return g;
+		if (redirect && (g = spf_target_growth(s + k + 1, n - k - 1)) != GUARD_OK)
 			return g;
 		if (redirect) {
 			rw->redirect = s;
@@ -738,6 +775,8 @@ spf_txt_filter(struct spf_call *call, const char *t, size_t len)
 			return out;
 		if (g == GUARD_UNSAFE)
 			call->guard_unsafe = true;
+		else if (g == GUARD_GROWTH)
+			call->guard_growth = true;
 		else
 			call->guard_syntax = true;
 		return am_xstrdup(SPF_GUARD_RECORD);
@@ -1217,6 +1256,8 @@ spf_apply_limits(const struct spf_call *call, struct am_spf_verdict *out)
 {
 	if (call->guard_unsafe && out->result == AM_SPF_PERMERROR) {
 		spf_reason(out, "SPF record refused: macro too long for libspf2 (CVE-2023-42118)");
+	} else if (call->guard_growth && out->result == AM_SPF_PERMERROR) {
+		spf_reason(out, "SPF record refused: include/redirect target repeats %{d} (unbounded in libspf2)");
 	} else if (call->guard_syntax && out->result == AM_SPF_PERMERROR) {
 		spf_reason(out, "SPF record syntax error (RFC 7208)");
 	}
@@ -1385,4 +1426,190 @@ am_spf_check(am_spf *spf, const char *client_ip, const char *helo,
 		SPF_response_free(call.resp);
 	if (call.req != NULL)
 		SPF_request_free(call.req);
+}
+
+/* ---- record inspection (alignmilter-check) ---------------------------------- */
+
+bool
+am_spf_is_record(const char *txt)
+{
+	return txt != NULL && spf_is_record(txt);
+}
+
+bool
+am_spf_record_check(const char *record, char *why, size_t whylen)
+{
+	struct spf_rewrite rw;
+	enum spf_guard g = GUARD_OK;
+	size_t i, n = 0, len;
+
+	if (whylen > 0)
+		why[0] = '\0';
+	if (record == NULL || !spf_is_record(record)) {
+		snprintf(why, whylen, "not an SPF record (must start with \"v=spf1\")");
+		return false;
+	}
+	/* The same term walk as spf_record_rewrite(), keeping the bad term. */
+	len = strlen(record);
+	memset(&rw, 0, sizeof(rw));
+	rw.af = AF_INET;
+	for (i = 6; i < len; i += n) {
+		if (record[i] == ' ') {
+			n = 1;
+			continue;
+		}
+		n = strcspn(record + i, " ");
+		if ((g = spf_term(&rw, record + i, n)) != GUARD_OK)
+			break;
+	}
+	free(rw.out);
+	if (g == GUARD_OK)
+		return true;
+	snprintf(why, whylen, "%s term \"%.*s\" (RFC 7208 section 12)",
+	    g == GUARD_SYNTAX ? "invalid" : "unsafe macro in", (int)(n > 80 ? 80 : n), record + i);
+	return false;
+}
+
+/* The DNS-querying mechanisms and modifiers (RFC 7208 4.6.4). */
+enum spf_cterm { CT_NONE, CT_LOOKUP, CT_INCLUDE, CT_REDIRECT, CT_ALL };
+
+/* Classify one term; target and tlen: the domain-spec of include or redirect. */
+static enum spf_cterm
+spf_classify(const char *s, size_t n, const char **target, size_t *tlen)
+{
+	size_t k = spf_modifier_name(s, n);
+
+	*target = NULL;
+	*tlen = 0;
+	if (k > 0) {
+		if (!spf_word_eq(s, k, "redirect"))
+			return CT_NONE;		/* exp= and unknown modifiers */
+		*target = s + k + 1;
+		*tlen = n - k - 1;
+		return CT_REDIRECT;
+	}
+	if (n > 0 && strchr("+-?~", s[0]) != NULL) {
+		s++;
+		n--;
+	}
+	for (k = 0; k < n && isalnum((unsigned char)s[k]); k++)
+		;
+	if (spf_word_eq(s, k, "include") && k < n) {
+		*target = s + k + 1;
+		*tlen = n - k - 1;
+		return CT_INCLUDE;
+	}
+	if (spf_word_eq(s, k, "all"))
+		return CT_ALL;
+	if (spf_word_eq(s, k, "a") || spf_word_eq(s, k, "mx") || spf_word_eq(s, k, "ptr") ||
+	    spf_word_eq(s, k, "exists"))
+		return CT_LOOKUP;
+	return CT_NONE;
+}
+
+static void spf_count_record_terms(am_resolver *, const char *, struct am_spf_lookups *, unsigned);
+
+static void
+spf_count_problem(struct am_spf_lookups *out, const char *a, const char *b, size_t blen)
+{
+	if (out->problem[0] == '\0')
+		snprintf(out->problem, sizeof(out->problem), "%s%.*s", a, (int)blen, b);
+}
+
+/* Fetch the SPF record of target (tlen chars) and count its terms. */
+static void
+spf_count_follow(am_resolver *res, const char *target, size_t tlen, struct am_spf_lookups *out,
+    unsigned depth)
+{
+	char name[AM_DOMAIN_MAX];
+	struct am_dns_answer *a;
+	const char *rec = NULL;
+	size_t i, nrec = 0;
+
+	if (memchr(target, '%', tlen) != NULL) {
+		out->macros = true;	/* depends on the message: cannot follow */
+		return;
+	}
+	if (tlen >= sizeof(name) || depth >= 2 * SPF_RFC_DNS_TERMS) {
+		spf_count_problem(out, "cannot follow ", target, tlen);
+		return;
+	}
+	memcpy(name, target, tlen);
+	name[tlen] = '\0';
+	am_domain_normalize(name);
+	if ((a = am_dns_lookup(res, name, AM_RR_TXT)) == NULL) {
+		out->dns_error = true;
+		return;
+	}
+	if (a->status == AM_DNS_SERVFAIL || a->status == AM_DNS_TIMEOUT)
+		out->dns_error = true;
+	for (i = 0; a->status == AM_DNS_OK && i < a->count; i++)
+		if (spf_is_record((const char *)a->rr[i].data)) {
+			rec = (const char *)a->rr[i].data;
+			nrec++;
+		}
+	if (!out->dns_error && nrec == 0)
+		spf_count_problem(out, "no SPF record at ", name, strlen(name));
+	else if (nrec > 1)
+		spf_count_problem(out, "more than one SPF record at ", name, strlen(name));
+	else if (rec != NULL) {
+		char why[AM_REASON_MAX];
+
+		if (!am_spf_record_check(rec, why, sizeof(why)))
+			spf_count_problem(out, "the SPF record of ", name, strlen(name));
+		else
+			spf_count_record_terms(res, rec, out, depth + 1);
+	}
+	am_dns_answer_free(a);
+}
+
+static void
+spf_count_record_terms(am_resolver *res, const char *rec, struct am_spf_lookups *out,
+    unsigned depth)
+{
+	const char *redirect = NULL, *target;
+	size_t i, n = 0, len = strlen(rec), rlen = 0, tlen;
+	bool has_all = false;
+
+	for (i = 6; i < len && out->lookups <= SPF_RFC_DNS_TERMS; i += n) {
+		if (rec[i] == ' ') {
+			n = 1;
+			continue;
+		}
+		n = strcspn(rec + i, " ");
+		switch (spf_classify(rec + i, n, &target, &tlen)) {
+		case CT_LOOKUP:
+			out->lookups++;
+			break;
+		case CT_INCLUDE:
+			out->lookups++;
+			spf_count_follow(res, target, tlen, out, depth);
+			break;
+		case CT_REDIRECT:
+			redirect = target;
+			rlen = tlen;
+			break;
+		case CT_ALL:
+			has_all = true;
+			break;
+		case CT_NONE:
+			break;
+		}
+	}
+	/* RFC 7208 6.1: redirect= counts, after the mechanisms, unless "all" is there. */
+	if (redirect != NULL && !has_all && out->lookups <= SPF_RFC_DNS_TERMS) {
+		out->lookups++;
+		spf_count_follow(res, redirect, rlen, out, depth);
+	}
+}
+
+void
+am_spf_count_lookups(am_resolver *res, const char *record, struct am_spf_lookups *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (record == NULL || !spf_is_record(record)) {
+		spf_count_problem(out, "not an SPF record", "", 0);
+		return;
+	}
+	spf_count_record_terms(res, record, out, 0);
 }

@@ -30,6 +30,9 @@ void	am_domain_normalize(char *d);
 /* true when d equals parent or ends with "." parent (ASCII, case-insensitive). */
 bool	am_domain_is_under(const char *d, const char *parent);
 
+/* Length (1-4) of the valid UTF-8 sequence at p, 0 if invalid or cut short. */
+size_t	am_utf8_seqlen(const unsigned char *p, size_t avail);
+
 /* A growing string for renderers; never fails (out of memory is fatal). */
 struct am_buf {
 	char	*data;

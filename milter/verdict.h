@@ -93,6 +93,7 @@ struct am_dmarc_verdict {
 	char	aspf;			/* 'r' or 's' */
 	int	pct;			/* 0..100 */
 	bool	record_found;
+	bool	multiple_records;	/* more than one v=DMARC1 record: no policy applies */
 	bool	used_org_domain;	/* record came from the organizational domain */
 	bool	sampled_out;		/* fail, but pct sampling chose the next-lower policy */
 	char	org_domain[AM_DOMAIN_MAX];
@@ -120,6 +121,7 @@ enum am_hint {
 	AM_HINT_DMARC_POLICY_NONE,
 	AM_HINT_DMARC_NO_RECORD,
 	AM_HINT_FROM_INVALID,		/* extension: missing/multiple/domainless From */
+	AM_HINT_DMARC_MULTIPLE_RECORDS,	/* extension: two or more v=DMARC1 records */
 	AM_HINT_COUNT
 };
 
