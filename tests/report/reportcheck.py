@@ -25,7 +25,7 @@ from html.parser import HTMLParser
 
 KNOWN_HINTS = ["ses-default-mail-from", "aspf-strict-subdomain", "ses-no-easy-dkim",
                "dkim-key-not-found", "dkim-cname-duplicated-suffix", "dmarc-single-mechanism",
-               "dmarc-policy-none", "dmarc-no-record", "from-header-invalid"]
+               "dmarc-policy-none", "dmarc-no-record", "from-header-invalid", "dmarc-multiple-records"]
 METRICS = ["spf_pass", "spf_aligned", "dkim_pass", "dkim_aligned", "dmarc_pass"]
 FIRST_KEYS = ["domain", "messages"] + METRICS + ["hints"]
 DAY = 86400
