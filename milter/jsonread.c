@@ -139,36 +139,6 @@ new_value(struct parser *ps, enum am_json_type type)
 	return v;
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *p, size_t avail)
-{
-	size_t n, i;
-	uint32_t cp = 0;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (n > avail)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 static size_t
 utf8_put(uint32_t cp, char *out)
 {
@@ -301,7 +271,7 @@ string(struct parser *ps, const char **out, size_t *outlen)
 				return false;
 		} else if (*ps->p < 0x20) {
 			return fail(ps, "control character in string");
-		} else if ((n = utf8_seq(ps->p, (size_t)(ps->end - ps->p))) == 0) {
+		} else if ((n = am_utf8_seqlen(ps->p, (size_t)(ps->end - ps->p))) == 0) {
 			return fail(ps, "invalid UTF-8");
 		} else {
 			memcpy(buf + o, ps->p, n);

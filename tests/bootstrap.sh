@@ -18,7 +18,8 @@ PACKAGES="build-essential autoconf automake pkg-config
 	libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libunbound-dev libpsl-dev
 	check publicsuffix miltertest procps openssl
 	python3 python3-dkim python3-yaml
-	nsd unbound postfix swaks"
+	nsd unbound postfix swaks
+	chromium clang libclang-rt-14-dev"
 
 install_packages() {
 	missing=
