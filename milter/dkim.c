@@ -30,10 +30,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <syslog.h>
 
 #include <dkim.h>		/* libopendkim's; milter/ is on the -iquote path only */
 
 #include "dkim.h"
+#include "keycache.h"
 #include "util.h"
 
 #define RSA_MIN_BITS	1024		/* RFC 8301 section 3.2 */
@@ -423,6 +425,8 @@ am_dkim_lib_new(am_resolver *res, unsigned max_sigs, char *err, size_t errlen)
 	}
 	l = am_xcalloc(1, sizeof(*l));
 	l->res = res;
+	if (!am_keycache_init())
+		syslog(LOG_WARNING, "DKIM key cache unavailable: every key is decoded anew");
 	l->max_sigs = max_sigs;
 	l->lib = dkim_init(NULL, NULL);
 	if (l->lib == NULL) {
@@ -635,6 +639,21 @@ prefetch_done(am_dkim_msg *m)
 }
 
 /*
+ * "<s>._domainkey.<d>" longer than a DNS name can be (RFC 1035: 253
+ * characters): libopendkim would fail the whole message in dkim_eoh ("key
+ * query name too large"), so one junk field must not cost the valid
+ * signatures their verdict; it is ignored and reported as permerror.
+ */
+static bool
+key_name_too_long(DKIM_SIGINFO *sig)
+{
+	const char *d = (const char *)dkim_sig_getdomain(sig);
+	const char *s = (const char *)dkim_sig_getselector(sig);
+
+	return d != NULL && s != NULL && strlen(s) + strlen("._domainkey.") + strlen(d) > 253;
+}
+
+/*
  * Choose the signatures to verify: at most max_sigs, those whose d= is
  * related to the From domain first, then document order.  Signatures that
  * already carry a (syntax) error cost nothing and are left to be reported.
@@ -657,7 +676,8 @@ prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 			const char *d = (const char *)dkim_sig_getdomain(sigs[i]);
 			bool related;
 
-			if (keep[i] || dkim_sig_geterror(sigs[i]) != DKIM_SIGERROR_UNKNOWN)
+			if (keep[i] || dkim_sig_geterror(sigs[i]) != DKIM_SIGERROR_UNKNOWN ||
+			    key_name_too_long(sigs[i]))
 				continue;
 			related = from != NULL && d != NULL &&
 			    (am_domain_is_under(d, from) || am_domain_is_under(from, d));
@@ -857,7 +877,9 @@ fill_from_lib(struct am_dkim_sig *s, DKIM_SIGINFO *sig, bool eom_ok)
 		s->keybits = bits;
 	s->verified = true;
 
-	if ((flags & DKIM_SIGFLAG_IGNORE) != 0) {
+	if ((flags & DKIM_SIGFLAG_IGNORE) != 0 && key_name_too_long(sig)) {
+		set_result(s, AM_DKIM_PERMERROR, "key query name too long");
+	} else if ((flags & DKIM_SIGFLAG_IGNORE) != 0) {
 		s->verified = false;
 		set_result(s, AM_DKIM_NEUTRAL, "not verified: MaximumSignatures");
 	} else if ((flags & DKIM_SIGFLAG_PASSED) != 0 && bh == DKIM_SIGBH_MATCH) {
@@ -886,9 +908,9 @@ fill_from_raw(struct am_dkim_sig *s, const struct rawsig *r, enum am_dkim_result
 	set_result(s, res, reason);
 }
 
-/* Find our raw record of a library signature (same b=, d=, s=). */
+/* Find our raw record of a library signature by its b= value. */
 static struct rawsig *
-match_raw(am_dkim_msg *m, DKIM_SIGINFO *sig)
+match_raw_b(am_dkim_msg *m, DKIM_SIGINFO *sig)
 {
 	const char *b = (const char *)dkim_sig_gettagvalue(sig, false, (u_char *)"b");
 	size_t i;
@@ -924,6 +946,22 @@ match_raw(am_dkim_msg *m, DKIM_SIGINFO *sig)
 		return r;
 	}
 	return NULL;
+}
+
+/*
+ * Find our raw record of a library signature.  When the library lists as
+ * many signatures as we recorded, both are in header order: take the same
+ * position (b= cannot tell apart fields whose parse the library gave up
+ * before b=, so one field would be reported twice); else match by b=.
+ */
+static struct rawsig *
+match_raw(am_dkim_msg *m, DKIM_SIGINFO *sig, int pos, int nsigs)
+{
+	if (nsigs >= 0 && (size_t)nsigs == m->nraw && pos < nsigs && !m->raw[pos].matched) {
+		m->raw[pos].matched = true;
+		return &m->raw[pos];
+	}
+	return match_raw_b(m, sig);
 }
 
 /* A TXT record that looks like a DKIM key (has a p= tag or v=DKIM1). */
@@ -999,7 +1037,7 @@ report_lib(am_dkim_msg *m, struct am_dkim_verdict *out, bool eom_ok)
 	/* Library signatures, in order. */
 	for (i = 0; i < nsigs && out->count < AM_DKIM_REPORT_MAX; i++) {
 		struct am_dkim_sig *s = &out->sig[out->count++];
-		struct rawsig *raw = match_raw(m, sigs[i]);
+		struct rawsig *raw = match_raw(m, sigs[i], i, nsigs);
 
 		fill_from_lib(s, sigs[i], eom_ok);
 		if (raw != NULL) {

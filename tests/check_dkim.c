@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "dkim.h"
+#include "keycache.h"
 #include "fakezone.h"
 #include "resolver.h"
 #include "util.h"
@@ -711,6 +712,45 @@ START_TEST(test_own_details)
 END_TEST
 
 /* NODATA (name exists, no TXT) is "key not found" just like NXDOMAIN. */
+/*
+ * The decoded-key cache (keycache.c) must serve a key again only for the
+ * very same key bytes: after the DNS record changes, the old key is never
+ * used, and the message signed with the old key stops verifying.
+ */
+START_TEST(test_key_cache_never_stale)
+{
+	static const char small_key[] = "v=DKIM1; k=rsa; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBALzKRSptjmnRT95I9ZeZ5ir/"
+	    "706A0lAcHzgudUGTfWZO++rB4KOQXeCpaJwxFcWCPA2Mh4EUFNglVgtlt1hZXpkCAwEAAQ==";
+	struct am_dkim_verdict v;
+	struct am_keycache_stats before, after;
+
+	ck_assert_msg(am_keycache_init(), "d2i_PUBKEY_bio is not interposed in this binary");
+	am_keycache_flush();
+	load_own_dns(fz, OWN_DIR "/own/dns.txt");
+	am_keycache_stats(&before);
+	verify_own(5, "rsa2048.eml", 4096, &v);
+	ck_assert_int_eq(v.sig[0].result, AM_DKIM_PASS);
+	verify_own(5, "rsa2048.eml", 4096, &v);
+	ck_assert_int_eq(v.sig[0].result, AM_DKIM_PASS);
+	am_keycache_stats(&after);
+	/* libopendkim's decode went through the cache: one miss, then a hit */
+	ck_assert_uint_ge(after.misses - before.misses, 1);
+	ck_assert_uint_ge(after.hits - before.hits, 1);
+
+	/* The selector now publishes another key: the cached one must not be used. */
+	fz_clear(fz);
+	fz_add_txt(fz, "rsa2048._domainkey.example.com", small_key);
+	verify_own(5, "rsa2048.eml", 4096, &v);
+	ck_assert_int_ne(v.sig[0].result, AM_DKIM_PASS);
+
+	/* And back: the original key verifies again. */
+	fz_clear(fz);
+	load_own_dns(fz, OWN_DIR "/own/dns.txt");
+	verify_own(5, "rsa2048.eml", 4096, &v);
+	ck_assert_int_eq(v.sig[0].result, AM_DKIM_PASS);
+}
+END_TEST
+
 START_TEST(test_key_nodata)
 {
 	struct am_dkim_verdict v;
@@ -1071,6 +1111,7 @@ dkim_suite(void)
 	tcase_add_test(tc, test_opendkim_scenarios);
 	tcase_add_test(tc, test_own_fixtures);
 	tcase_add_test(tc, test_own_details);
+	tcase_add_test(tc, test_key_cache_never_stale);
 	tcase_add_test(tc, test_key_nodata);
 	tcase_add_test(tc, test_key_records);
 	tcase_add_test(tc, test_garbage);

@@ -1,0 +1,25 @@
+/*
+ * keycache.h - decoded DKIM public keys kept across messages.
+ *
+ * Owns: a bounded cache from the exact DER bytes of a public key to the
+ * EVP_PKEY OpenSSL decoded from them.  See keycache.c for how it reaches
+ * libopendkim.
+ */
+#ifndef AM_KEYCACHE_H
+#define AM_KEYCACHE_H
+
+#include <stdbool.h>
+
+struct am_keycache_stats {
+	unsigned long hits;
+	unsigned long misses;
+	unsigned entries;
+};
+
+/* Find the real d2i_PUBKEY_bio; false when the cache cannot work (it then stays out of the way). */
+bool	am_keycache_init(void);
+void	am_keycache_stats(struct am_keycache_stats *);
+/* Drop every entry (tests; never needed for correctness). */
+void	am_keycache_flush(void);
+
+#endif
