@@ -771,7 +771,21 @@ spf_txt_filter(struct spf_call *call, const char *t, size_t len)
 	char *out;
 
 	if (spf_is_record(t)) {
-		if ((out = spf_record_rewrite(t, len, call->af, &g)) != NULL)
+		out = spf_record_rewrite(t, len, call->af, &g);
+		/*
+		 * The same string can be fetched as an exp= text, which libspf2
+		 * compiles whole into one 511-byte area (CVE-2023-42118 again:
+		 * "stack smashing" in SPF_record_compile_macro from
+		 * SPF_request_get_exp, found by tests/fuzz/fuzz_spf), so it must
+		 * be safe as that too.  Only records of ~480+ characters with a
+		 * macro near their end are refused by this.
+		 */
+		if (out != NULL && spf_guard_macro(out, strlen(out), true, true, NULL) == GUARD_UNSAFE) {
+			free(out);
+			out = NULL;
+			g = GUARD_UNSAFE;
+		}
+		if (out != NULL)
 			return out;
 		if (g == GUARD_UNSAFE)
 			call->guard_unsafe = true;

@@ -7,7 +7,8 @@
 #                                a private Postfix and the milter verifying
 #                                three SES-style messages
 #   sh tests/bootstrap.sh test   install, build, make check (plain and
-#                                under ASan+UBSan)
+#                                under ASan+UBSan), then 60 s of each
+#                                libFuzzer target
 set -eu
 
 mode=${1:-test}
@@ -66,7 +67,9 @@ test)
 	(cd build/plain && make -j"$(nproc)" check) || { cat build/plain/test-suite.log 2>/dev/null; exit 1; }
 	build build/sanitizers --enable-sanitizers
 	(cd build/sanitizers && make -j"$(nproc)" check) || { cat build/sanitizers/test-suite.log 2>/dev/null; exit 1; }
-	echo "bootstrap: all tests passed (plain and sanitizer builds)"
+	# libFuzzer targets, 60 s each (issue 5); crashes fail the run.
+	sh tests/fuzz/run.sh "$top/build/fuzz" "${FUZZ_SECONDS:-60}"
+	echo "bootstrap: all tests passed (plain and sanitizer builds, fuzzing)"
 	;;
 *)
 	echo "usage: sh tests/bootstrap.sh demo|test" >&2
