@@ -25,6 +25,7 @@
 
 #include <unbound.h>
 
+#include "dnscache.h"
 #include "netlist.h"
 #include "resolver.h"
 #include "util.h"
@@ -36,6 +37,7 @@
  * message facing a dead nameserver waits about one DNSTimeout in all.
  */
 #define RECENT_TIMEOUTS 64
+#define DNSCACHE_ENTRIES 20000		/* answers kept in process (see dnscache.h) */
 
 struct recent_timeout {
 	char	name[256];
@@ -58,6 +60,7 @@ struct am_resolver {
 	struct am_dns_query *queries;	/* started, not yet waited/cancelled */
 	struct recent_timeout recent[RECENT_TIMEOUTS]; /* ring, guarded by mu */
 	unsigned recent_next;
+	am_dnscache *cache;		/* warm answers without a libunbound round trip */
 };
 
 struct am_dns_query {
@@ -416,6 +419,7 @@ ub_answer_cb(void *arg, int err, struct ub_result *res)
 	struct am_dns_answer *a = answer_from_ub(q->name, q->rrtype, err, res);
 
 	ub_resolve_free(res);
+	am_dnscache_put(r->cache, q->name, q->rrtype, a);
 	pthread_mutex_lock(&r->mu);
 	q->answer = a;
 	q->done = true;
@@ -521,6 +525,11 @@ ub_query_start(am_resolver *r, const char *name, int rrtype)
 	if (nlen == 0 || nlen > 254 || (nlen == 254 && name[253] != '.')) {
 		q->answer = am_dns_answer_new(AM_DNS_NXDOMAIN, rrtype);
 		set_canonname(q->answer, q->name);
+		q->done = true;
+		return q;
+	}
+	/* Warm: answered from our own cache, no trip through libunbound's threads. */
+	if ((q->answer = am_dnscache_get(r->cache, name, rrtype)) != NULL) {
 		q->done = true;
 		return q;
 	}
@@ -733,6 +742,7 @@ ub_resolver_free(am_resolver *r)
 	pthread_mutex_unlock(&r->mu);
 	if (r->ctx != NULL)
 		ub_ctx_delete(r->ctx);
+	am_dnscache_free(r->cache);
 	pthread_condattr_destroy(&r->condattr);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
@@ -757,6 +767,7 @@ am_resolver_new(const char *nameservers, unsigned timeout_ms, char *err, size_t 
 		return NULL;
 	r = am_xcalloc(1, sizeof(*r));
 	r->timeout_ms = timeout_ms;
+	r->cache = am_dnscache_new(DNSCACHE_ENTRIES);
 	r->wake[0] = r->wake[1] = -1;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_condattr_init(&r->condattr);
