@@ -32,7 +32,7 @@
 #include "util.h"
 #include "version.h"
 
-#define STOP_GRACE_SECONDS 30		/* in-flight connections get this long */
+#define STOP_GRACE_SECONDS 30		/* running callbacks get this long */
 
 struct options {
 	const char *config_path;
@@ -172,7 +172,7 @@ milter_thread(void *arg)
 	return NULL;
 }
 
-/* Let open connections finish, within STOP_GRACE_SECONDS. */
+/* Let running callbacks finish (their replies reach the MTA), within STOP_GRACE_SECONDS. */
 static void
 wait_for_inflight(void)
 {
@@ -182,7 +182,7 @@ wait_for_inflight(void)
 	while (am_milter_inflight() > 0 && time(NULL) < deadline)
 		nanosleep(&ts, NULL);
 	if (am_milter_inflight() > 0)
-		am_log(LOG_WARNING, "stopping with %u connection(s) still open", am_milter_inflight());
+		am_log(LOG_WARNING, "stopping with %u callback(s) still running", am_milter_inflight());
 }
 
 /* Main thread: wait for signals until asked to stop. */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,7 +28,6 @@
 #include "netlist.h"
 #include "util.h"
 
-static atomic_uint inflight;
 static am_engine *engine;		/* set once before the loop starts */
 
 /* Per-connection state, behind smfi_setpriv; per-message state in check. */
@@ -74,7 +74,6 @@ conn_new(SMFICTX *ctx, unsigned long proto)
 		free(c);
 		return NULL;
 	}
-	atomic_fetch_add(&inflight, 1);
 	return c;
 }
 
@@ -330,7 +329,7 @@ cb_abort(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-/* Also called for sessions that never reached connect: count only ours. */
+/* Also called for sessions that never reached negotiation: nothing to free then. */
 static sfsistat
 cb_close(SMFICTX *ctx)
 {
@@ -340,25 +339,55 @@ cb_close(SMFICTX *ctx)
 		smfi_setpriv(ctx, NULL);
 		message_reset(c);
 		free(c);
-		atomic_fetch_sub(&inflight, 1);
 	}
 	return SMFIS_CONTINUE;
 }
+
+/*
+ * Callbacks running right now.  After smfi_stop() libmilter reads no
+ * more commands, not even on connections already open (they are dropped
+ * when the process exits and the MTA applies milter_default_action), so
+ * a stop waits for these, not for the connections to close.
+ */
+static atomic_uint running;
+
+#define GUARDED(cb, params, args)					\
+	static sfsistat cb##_guarded params				\
+	{								\
+		sfsistat rc;						\
+									\
+		atomic_fetch_add(&running, 1);				\
+		rc = cb args;						\
+		atomic_fetch_sub(&running, 1);				\
+		return rc;						\
+	}
+GUARDED(cb_negotiate, (SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+    unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+    unsigned long *pf3), (ctx, f0, f1, f2, f3, pf0, pf1, pf2, pf3))
+GUARDED(cb_connect, (SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr), (ctx, hostname, addr))
+GUARDED(cb_helo, (SMFICTX *ctx, char *helo), (ctx, helo))
+GUARDED(cb_envfrom, (SMFICTX *ctx, char **argv), (ctx, argv))
+GUARDED(cb_header, (SMFICTX *ctx, char *name, char *value), (ctx, name, value))
+GUARDED(cb_eoh, (SMFICTX *ctx), (ctx))
+GUARDED(cb_body, (SMFICTX *ctx, unsigned char *buf, size_t len), (ctx, buf, len))
+GUARDED(cb_eom, (SMFICTX *ctx), (ctx))
+GUARDED(cb_abort, (SMFICTX *ctx), (ctx))
+GUARDED(cb_close, (SMFICTX *ctx), (ctx))
 
 static struct smfiDesc milter_desc = {
 	.xxfi_name = PACKAGE_NAME,
 	.xxfi_version = SMFI_VERSION,
 	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
-	.xxfi_connect = cb_connect,
-	.xxfi_helo = cb_helo,
-	.xxfi_envfrom = cb_envfrom,
-	.xxfi_header = cb_header,
-	.xxfi_eoh = cb_eoh,
-	.xxfi_body = cb_body,
-	.xxfi_eom = cb_eom,
-	.xxfi_abort = cb_abort,
-	.xxfi_close = cb_close,
-	.xxfi_negotiate = cb_negotiate,
+	.xxfi_connect = cb_connect_guarded,
+	.xxfi_helo = cb_helo_guarded,
+	.xxfi_envfrom = cb_envfrom_guarded,
+	.xxfi_header = cb_header_guarded,
+	.xxfi_eoh = cb_eoh_guarded,
+	.xxfi_body = cb_body_guarded,
+	.xxfi_eom = cb_eom_guarded,
+	.xxfi_abort = cb_abort_guarded,
+	.xxfi_close = cb_close_guarded,
+	.xxfi_negotiate = cb_negotiate_guarded,
 };
 
 /* A unix socket's directory must exist and its path be free or a socket: say so clearly. */
@@ -379,6 +408,33 @@ check_socket_dir(const char *path, char *err, size_t errlen)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * libmilter answers end of message in two writes (our header, then the
+ * verdict) on sockets without TCP_NODELAY: Nagle holds the second until
+ * the MTA acknowledges the first, and the MTA delays that ACK (~40 ms on
+ * Linux) - per message.  libmilter does not hand out its sockets, but
+ * Linux copies TCP_NODELAY from a listening socket to the ones it
+ * accepts, so set it on the listener, found among our descriptors.
+ */
+static void
+set_listener_nodelay(void)
+{
+	int fd, on = 1, listening, domain;
+	socklen_t len;
+
+	for (fd = 3; fd < 1024; fd++) {
+		len = sizeof(listening);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+			continue;
+		len = sizeof(domain);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
+		    (domain != AF_INET && domain != AF_INET6))
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0)
+			am_log(LOG_WARNING, "TCP_NODELAY on the milter socket: %s", strerror(errno));
+	}
 }
 
 bool
@@ -409,6 +465,8 @@ am_milter_open(const struct am_conf *c, char *err, size_t errlen)
 		    errno ? strerror(errno) : "");
 		return false;
 	}
+	if (c->sockspec.family != AM_SOCK_UNIX)
+		set_listener_nodelay();
 	if (c->sockspec.family == AM_SOCK_UNIX && chmod(c->sockspec.path, (mode_t)c->socket_mode) != 0) {
 		snprintf(err, errlen, "chmod %s: %s", c->sockspec.path, strerror(errno));
 		return false;
@@ -444,7 +502,7 @@ am_milter_stop(void)
 unsigned
 am_milter_inflight(void)
 {
-	return atomic_load(&inflight);
+	return atomic_load(&running);
 }
 
 void

@@ -218,7 +218,8 @@ session_open(struct conn *c)
 	if (opt_xaddr == NULL)
 		return true;
 	snprintf(cmd, sizeof(cmd), "XCLIENT ADDR=%s NAME=[UNAVAILABLE] HELO=%s\r\n", opt_xaddr, opt_helo);
-	if (!send_all(c->fd, cmd, strlen(cmd)) || !expect(c, 220, 220))
+	/* Postfix answers a new 220 greeting; smtp-sink a 250. */
+	if (!send_all(c->fd, cmd, strlen(cmd)) || !expect(c, 220, 250))
 		return false;
 	snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", opt_helo);
 	return send_all(c->fd, cmd, strlen(cmd)) && expect(c, 250, 250);

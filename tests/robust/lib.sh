@@ -126,3 +126,60 @@ rob_down() {
 rob_rss() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
 }
+
+# rob_build_load DIR: compile smtpload (the load generator) into DIR.
+rob_build_load() {
+	"${CC:-cc}" -O2 -pthread -o "$1/smtpload" "$ROB_DIR/smtpload.c" 2>"$1/smtpload.cc.log" ||
+		{ cat "$1/smtpload.cc.log" >&2; return 1; }
+}
+
+# rob_all_accepted "SMTPLOAD SUMMARY LINE": every message got 250.
+rob_all_accepted() {
+	echo "$1" | awk '{ for (i = 1; i < NF; i++) v[$i] = $(i + 1) }
+		END { exit !(v["sent"] > 0 && v["sent"] == v["accepted"] && v["rejected"] == 0 && v["errors"] == 0) }'
+}
+
+# rob_privileges: a second alignmilter on a unix socket with UserID nobody:
+# after binding it runs as nobody (all four uids/gids), the socket is
+# 0660 nobody:nogroup, the alignment log (created after the drop) 0640,
+# a message through the socket gets its verdict; -n refuses world-writable
+# SocketMode/AlignmentLogMode.  Prints ok/not ok lines (common.sh check).
+rob_privileges() {
+	id nobody >/dev/null 2>&1 || { echo "# privileges: no user nobody, skipped"; return 0; }
+	p="$E2E_WORK/priv"
+	mkdir -p "$p/log" && chmod 755 "$p" && chown nobody "$p/log"
+	cat >"$p/priv.conf" <<EOC
+Socket unix:$p/milter.sock
+UserID nobody
+AuthservID mx.e2e.example
+Nameservers 127.0.0.1@$FRONT_PORT
+DNSTimeout $ROB_DNSTIMEOUT
+AlignmentLog $p/log/alignment.log
+Syslog no
+EOC
+	"$ALIGNMILTER" -f -c "$p/priv.conf" </dev/null >"$p/milter.log" 2>&1 &
+	ppid=$!
+	i=0
+	while [ ! -S "$p/milter.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	sleep 0.3
+	uids=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$ppid/status")
+	gids=$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "/proc/$ppid/status")
+	want_u=$(id -u nobody); want_g=$(id -g nobody)
+	check "UserID nobody: real/effective/saved/fs uid all $want_u after binding (got $uids)" \
+		test "$uids" = "$want_u $want_u $want_u $want_u"
+	check "UserID nobody: all gids $want_g (got $gids)" test "$gids" = "$want_g $want_g $want_g $want_g"
+	sock=$(stat -c '%a %U' "$p/milter.sock" 2>/dev/null)
+	check "unix socket: mode 660 (default SocketMode), owned by nobody (got $sock)" test "$sock" = "660 nobody"
+	check "a message through the unix socket, served by the unprivileged milter" \
+		"$E2E_PY" "$ROB_DIR/milterproto.py" one "$E2E_WORK" "$p/milter.sock"
+	lg=$(stat -c '%a %U' "$p/log/alignment.log" 2>/dev/null)
+	check "alignment log: mode 640 (default AlignmentLogMode), owned by nobody (got $lg)" test "$lg" = "640 nobody"
+	kill -TERM "$ppid" 2>/dev/null
+	wait_gone "$ppid" 10 || kill -KILL "$ppid" 2>/dev/null
+	wait "$ppid" 2>/dev/null
+	for kv in "SocketMode 0666" "AlignmentLogMode 0602"; do
+		printf 'Socket unix:%s/x.sock\n%s\n' "$p" "$kv" >"$p/bad.conf"
+		check "-n refuses $kv (world-writable)" sh -c \
+			"! '$ALIGNMILTER' -n -c '$p/bad.conf' >'$p/bad.out' 2>&1 && grep -q 'world-writable' '$p/bad.out'"
+	done
+}
