@@ -445,6 +445,15 @@ am_conf_parse_text(struct am_conf *c, const char *text, size_t len, const char *
 }
 
 bool
+am_conf_load_or_defaults(struct am_conf *c, const char *path, bool given, char *err, size_t errlen)
+{
+	am_conf_defaults(c);
+	if (!given && access(path, F_OK) != 0 && errno == ENOENT)
+		return true;
+	return am_conf_load(c, path, err, errlen);
+}
+
+bool
 am_conf_lookup_user(const char *user_id, uid_t *uid, gid_t *gid, char *err, size_t errlen)
 {
 	char user[128];

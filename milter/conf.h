@@ -55,6 +55,12 @@ bool	am_conf_load(struct am_conf *, const char *path, char *err, size_t errlen);
  */
 bool	am_conf_parse_text(struct am_conf *, const char *text, size_t len, const char *name,
 	    char *err, size_t errlen);
+/*
+ * Defaults, then path over them.  The default file (given == false) may be
+ * absent, and then the defaults alone apply; a file named on the command
+ * line must exist.
+ */
+bool	am_conf_load_or_defaults(struct am_conf *, const char *path, bool given, char *err, size_t errlen);
 /* Parse one "Key value" line (for -p overrides and tests). */
 bool	am_conf_set(struct am_conf *, const char *key, const char *value, char *err, size_t errlen);
 /*

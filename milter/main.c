@@ -104,9 +104,7 @@ parse_options(int argc, char **argv, struct options *o)
 static bool
 load_config(const struct options *o, struct am_conf *c, char *err, size_t errlen)
 {
-	am_conf_defaults(c);
-	if ((o->config_given || access(o->config_path, F_OK) == 0 || errno != ENOENT) &&
-	    !am_conf_load(c, o->config_path, err, errlen))
+	if (!am_conf_load_or_defaults(c, o->config_path, o->config_given, err, errlen))
 		return false;
 	if (o->socket != NULL && !am_conf_set(c, "Socket", o->socket, err, errlen))
 		return false;

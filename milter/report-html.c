@@ -24,26 +24,6 @@ static const char style[] =
 	"td.fix{font-family:monospace;font-size:.9em;max-width:60em;word-break:break-word}"
 	".muted{color:#777}";
 
-/* HTML text or attribute value; control bytes become U+FFFD. */
-static void
-esc(struct am_buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&': am_buf_adds(b, "&amp;"); break;
-		case '<': am_buf_adds(b, "&lt;"); break;
-		case '>': am_buf_adds(b, "&gt;"); break;
-		case '"': am_buf_adds(b, "&quot;"); break;
-		case '\'': am_buf_adds(b, "&#39;"); break;
-		default:
-			if ((unsigned char)*s < 0x20 || *s == 0x7f)
-				am_buf_adds(b, "\xef\xbf\xbd");
-			else
-				am_buf_addc(b, *s);
-		}
-	}
-}
-
 /* A horizontal bar of pct percent, coloured by how good it is (unless neutral). */
 static void
 bar(struct am_buf *b, double pct, bool neutral)
@@ -96,9 +76,9 @@ regions(const struct am_rdomain *d, struct am_buf *b)
 	am_buf_adds(b, "<p>SES regions:</p><ul class=\"regions\">\n");
 	for (i = 0; i < d->nregions; i++) {
 		am_buf_adds(b, "<li data-region=\"");
-		esc(b, d->regions[i].name);
+		am_buf_add_markup(b, d->regions[i].name);
 		am_buf_printf(b, "\" data-count=\"%lu\">", d->regions[i].n);
-		esc(b, d->regions[i].name);
+		am_buf_add_markup(b, d->regions[i].name);
 		am_buf_printf(b, ": %lu</li>\n", d->regions[i].n);
 	}
 	am_buf_adds(b, "</ul>\n");
@@ -119,7 +99,7 @@ hints(const struct am_rdomain *d, struct am_buf *b)
 		am_buf_printf(b, "<tr data-hint=\"%s\" data-count=\"%lu\"><td>%s</td><td class=\"n\">%lu</td>"
 		    "<td class=\"fix\">", am_hint_name(order[i]), d->hints[order[i]], am_hint_name(order[i]),
 		    d->hints[order[i]]);
-		esc(b, d->fix[order[i]] ? d->fix[order[i]] : "");
+		am_buf_add_markup(b, d->fix[order[i]] ? d->fix[order[i]] : "");
 		am_buf_adds(b, "</td></tr>\n");
 	}
 	am_buf_adds(b, "</table>\n");
@@ -129,9 +109,9 @@ static void
 domain(const struct am_rdomain *d, struct am_buf *b)
 {
 	am_buf_adds(b, "<section class=\"domain\" data-domain=\"");
-	esc(b, d->domain);
+	am_buf_add_markup(b, d->domain);
 	am_buf_printf(b, "\" data-messages=\"%lu\">\n<h2>", d->messages);
-	esc(b, d->domain[0] ? d->domain : "(no From domain)");
+	am_buf_add_markup(b, d->domain[0] ? d->domain : "(no From domain)");
 	am_buf_printf(b, " <span class=\"muted\">%lu message%s</span></h2>\n", d->messages,
 	    d->messages == 1 ? "" : "s");
 	am_buf_adds(b, "<table class=\"metrics\">\n<tr><th>check</th><th>messages</th><th>share</th>"

@@ -230,30 +230,10 @@ am_dmarcxml_add(struct am_dmarcxml *x, const struct am_verdict *v)
 /* ---- writing ------------------------------------------------------- */
 
 static void
-xesc(struct am_buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&': am_buf_adds(b, "&amp;"); break;
-		case '<': am_buf_adds(b, "&lt;"); break;
-		case '>': am_buf_adds(b, "&gt;"); break;
-		case '"': am_buf_adds(b, "&quot;"); break;
-		case '\'': am_buf_adds(b, "&apos;"); break;
-		default:
-			/* XML 1.0 cannot carry C0 controls other than TAB/LF/CR. */
-			if (((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r') || *s == 0x7f)
-				am_buf_adds(b, "\xef\xbf\xbd");
-			else
-				am_buf_addc(b, *s);
-		}
-	}
-}
-
-static void
 elem(struct am_buf *b, const char *indent, const char *name, const char *value)
 {
 	am_buf_printf(b, "%s<%s>", indent, name);
-	xesc(b, value);
+	am_buf_add_markup(b, value);
 	am_buf_printf(b, "</%s>\n", name);
 }
 

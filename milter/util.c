@@ -206,6 +206,26 @@ am_buf_addc(struct am_buf *b, char c)
 }
 
 void
+am_buf_add_markup(struct am_buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&': am_buf_adds(b, "&amp;"); break;
+		case '<': am_buf_adds(b, "&lt;"); break;
+		case '>': am_buf_adds(b, "&gt;"); break;
+		case '"': am_buf_adds(b, "&quot;"); break;
+		case '\'': am_buf_adds(b, "&#39;"); break;
+		default:
+			/* XML 1.0 cannot carry C0 controls other than TAB/LF/CR; HTML should not. */
+			if (((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r') || *s == 0x7f)
+				am_buf_adds(b, "\xef\xbf\xbd");
+			else
+				am_buf_addc(b, *s);
+		}
+	}
+}
+
+void
 am_buf_printf(struct am_buf *b, const char *fmt, ...)
 {
 	va_list ap;

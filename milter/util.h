@@ -46,6 +46,8 @@ void	am_buf_reset(struct am_buf *);
 void	am_buf_add(struct am_buf *, const char *s, size_t len);
 void	am_buf_adds(struct am_buf *, const char *s);
 void	am_buf_addc(struct am_buf *, char c);
+/* HTML/XML text or attribute value: & < > " ' escaped, control bytes as U+FFFD. */
+void	am_buf_add_markup(struct am_buf *, const char *s);
 void	am_buf_printf(struct am_buf *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
