@@ -4,10 +4,12 @@
 # Owns: one complete e2e run: brings up nsd + the SMTP sink + alignmilter
 # + a private Postfix on loopback (lib.sh), runs every scenario of
 # scenarios.py with RejectFailures no, restarts the milter with
-# RejectFailures yes and runs the enforcement scenarios, checks the pieces
-# stayed healthy, stops everything it started (even on failure or
-# Ctrl-C) and ends with "N passed, M failed" (exit 1 on any failure, 77 =
-# skipped when this machine cannot run it: not root, package missing).
+# RejectFailures yes and runs the enforcement scenarios, runs the offline
+# pass and tools.py (alignmilter-check / -report on this run's DNS and
+# alignment log), checks the pieces stayed healthy, stops everything it
+# started (even on failure or Ctrl-C) and ends with "N passed, M failed"
+# (exit 1 on any failure, 77 = skipped when this machine cannot run it:
+# not root, package missing).
 #
 # BUILDDIR (or $top_builddir) holds milter/alignmilter; default: the
 # source tree.  E2E_KEEP=1 keeps the work directory (it is always kept on
@@ -72,6 +74,11 @@ fi
 # without an MTA; checks the verdicts even while the live adapter lags.
 "$E2E_PY" "$here/scenarios.py" offline "$WORK" >"$WORK/offline.out" 2>&1
 cat "$WORK/offline.out"; count "$WORK/offline.out"
+
+# Issue 7: alignmilter-check against this nsd (inputs from the live
+# alignment log) and alignmilter-report on that log (tools.py).
+"$E2E_PY" "$here/tools.py" "$WORK" >"$WORK/tools.out" 2>&1
+cat "$WORK/tools.out"; count "$WORK/tools.out"
 
 check "Postfix logged no fatal/panic" sh -c "! grep -E 'postfix-e2e/[a-z-]+\[[0-9]+\]: (fatal|panic):' '$WORK/postfix/maillog'"
 check "Postfix never lost the milter" sh -c "! grep -E 'milter .*(: (Connection refused|timeout|unreachable)|read error)' '$WORK/postfix/maillog'"
