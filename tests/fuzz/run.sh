@@ -71,7 +71,7 @@ CPPFLAGS="-I$out/include -iquote $top/milter -iquote $top/tests -iquote $here \
 LIBS="-lspf2 -lopendmarc $(pc_libs libunbound -lunbound) $(pc_libs libpsl -lpsl) -lresolv -pthread"
 
 # milter/ sources the targets link (all of the engine but DKIM, libmilter and main).
-ENGINE="util verdict conf netlist sockspec log resolver spf dmarc message ses authres jsonlog summary"
+ENGINE="util verdict conf netlist sockspec log resolver dnscache spf dmarc message ses authres jsonlog summary"
 
 mkdir -p "$out/include" "$out/obj" "$out/logs" || exit 2
 
