@@ -68,8 +68,20 @@ test)
 	build build/sanitizers --enable-sanitizers
 	(cd build/sanitizers && make -j"$(nproc)" check) || { cat build/sanitizers/test-suite.log 2>/dev/null; exit 1; }
 	# libFuzzer targets, 60 s each (issue 5); crashes fail the run.
-	sh tests/fuzz/run.sh "$top/build/fuzz" "${FUZZ_SECONDS:-60}"
-	echo "bootstrap: all tests passed (plain and sanitizer builds, fuzzing)"
+	rc=0
+	sh tests/fuzz/run.sh "$top/build/fuzz" "${FUZZ_SECONDS:-60}" > build/fuzz.out 2>&1 || rc=$?
+	cat build/fuzz.out
+	[ "$rc" -eq 0 ] || exit 1
+	# One closing line over everything: test programs of both builds plus fuzz targets.
+	total=0
+	for log in build/plain/test-suite.log build/sanitizers/test-suite.log; do
+		n=$(sed -n 's/^# PASS: *//p' "$log")
+		total=$((total + ${n:-0}))
+	done
+	n=$(sed -n 's/^\([0-9][0-9]*\) passed, 0 failed$/\1/p' build/fuzz.out)
+	total=$((total + ${n:-0}))
+	echo "bootstrap: plain and sanitizer builds and fuzzing all passed"
+	echo "bootstrap: $total passed, 0 failed"
 	;;
 *)
 	echo "usage: sh tests/bootstrap.sh demo|test" >&2
