@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <idn2.h>
+
 #include "message.h"
 #include "util.h"
 
@@ -557,6 +559,34 @@ parse_from(struct from_state *st)
 	}
 }
 
+/*
+ * RFC 8616: a From domain written in UTF-8 (U-labels) is the same domain
+ * as its A-label form, which is what DNS and DKIM d= use: convert it, so
+ * DMARC finds the domain's record and alignment compares like with like.
+ * A name IDNA2008 (with UTS 46 mapping) refuses has no usable domain.
+ */
+static bool
+to_alabel(char *domain, size_t domainlen)
+{
+	const unsigned char *p;
+	char *ascii = NULL;
+	bool ok;
+
+	for (p = (const unsigned char *)domain; *p != '\0' && *p < 0x80; p++)
+		continue;
+	if (*p == '\0')
+		return true;
+	if (idn2_to_ascii_8z(domain, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
+		return false;
+	ok = strlen(ascii) < domainlen && strlen(ascii) <= 253;
+	if (ok) {
+		am_strlcpy(domain, ascii, domainlen);
+		am_lowercase(domain);
+	}
+	idn2_free(ascii);
+	return ok;
+}
+
 enum am_from_status
 am_from_domain(const char *value, size_t len, char *domain, size_t domainlen)
 {
@@ -580,6 +610,10 @@ am_from_domain(const char *value, size_t len, char *domain, size_t domainlen)
 	if (st.domlen >= domainlen)
 		return AM_FROM_NO_DOMAIN;	/* never hand out a truncated domain */
 	memcpy(domain, st.domain, st.domlen + 1);
+	if (!to_alabel(domain, domainlen)) {
+		domain[0] = '\0';
+		return AM_FROM_NO_DOMAIN;
+	}
 	return AM_FROM_OK;
 }
 

@@ -20,7 +20,8 @@
  * The domain of one From header field value (as received after the
  * colon, folds allowed).  Handles display names, quoted strings,
  * comments, angle addresses, groups, obsolete routes.  Lower-cases the
- * domain, drops a trailing dot and domain-literal brackets are refused.
+ * domain, drops a trailing dot and domain-literal brackets are refused;
+ * a UTF-8 domain comes back as its A-label (xn--...) form (RFC 8616).
  * Returns AM_FROM_OK, AM_FROM_NO_DOMAIN (no address or no domain), or
  * AM_FROM_MULTIPLE (more than one mailbox).
  */

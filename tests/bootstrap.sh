@@ -16,7 +16,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 PACKAGES="build-essential autoconf automake pkg-config
-	libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libunbound-dev libpsl-dev libssl-dev
+	libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev
 	check publicsuffix miltertest procps openssl
 	python3 python3-dkim python3-yaml
 	nsd unbound postfix swaks

@@ -382,10 +382,13 @@ START_TEST(from_nul_and_8bit)
 	from_ok("J\xc3\xb6rg <j@example.com>", "example.com");
 	from_ok("\"J\xc3\xb6rg\" <j@example.com>", "example.com");
 	from_ok("J\xf6rg <j@example.com>", "example.com");	/* Latin-1 name: only display */
-	from_ok("j@b\xc3\xbc" "cher.de", "b\xc3\xbc" "cher.de");
-	from_ok("j@B\xc3\x9c" "CHER.DE", "b\xc3\x9c" "cher.de");	/* ASCII lower-cased only */
+	/* UTF-8 domains come back as A-labels (RFC 8616), mapped per UTS 46 */
+	from_ok("j@b\xc3\xbc" "cher.de", "xn--bcher-kva.de");
+	from_ok("j@B\xc3\x9c" "CHER.DE", "xn--bcher-kva.de");
+	from_ok("j@xn--bcher-kva.de", "xn--bcher-kva.de");
 	from_ok("\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.\xe5\x85\xac\xe5\x8f\xb8",
-	    "\xe4\xbe\x8b\xe5\xad\x90.\xe5\x85\xac\xe5\x8f\xb8");
+	    "xn--fsqu00a.xn--55qx5d");
+	from_none("j@\xe2\x98\x83\xe2\x80\x8d.example");	/* IDNA2008 refuses a ZWJ here */
 	from_ok("j@xn--bcher-kva.example", "xn--bcher-kva.example");
 	from_none("j@b\xfc" "cher.de");		/* Latin-1, not UTF-8 */
 	from_none("j@\xc0\xae.example");		/* overlong */

@@ -68,7 +68,7 @@ CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer $SAN -pthread -Wall -Wextra -W
 CPPFLAGS="-I$out/include -iquote $top/milter -iquote $top/tests -iquote $here \
  $(pc_cflags libpsl '') -I/usr/include/opendmarc"
 # libunbound.pc wants libevent.pc, which Debian does not always install: fall back.
-LIBS="-lspf2 -lopendmarc $(pc_libs libunbound -lunbound) $(pc_libs libpsl -lpsl) -lresolv -pthread"
+LIBS="-lspf2 -lopendmarc $(pc_libs libunbound -lunbound) $(pc_libs libpsl -lpsl) $(pc_libs libidn2 -lidn2) -lresolv -pthread"
 
 # milter/ sources the targets link (all of the engine but DKIM, libmilter and main).
 ENGINE="util verdict conf netlist sockspec log resolver dnscache spf dmarc message ses authres jsonlog summary"
