@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "authres.h"
@@ -106,6 +107,27 @@ render_spf(const struct am_spf_verdict *spf, struct am_buf *b)
 		add_comment(b, spf->reason);
 }
 
+/*
+ * header.b: base64 as written, like OpenDKIM and the contract's example,
+ * although '/' is outside RFC 2045's token; anything else is quoted.
+ */
+static void
+add_b_prefix(struct am_buf *b, const char *prefix)
+{
+	const char *p;
+
+	if (prefix[0] == '\0')
+		return;
+	for (p = prefix; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '+' && *p != '/' && *p != '=')
+			break;
+	if (*p != '\0') {
+		add_prop(b, "header.b", prefix);
+		return;
+	}
+	am_buf_printf(b, " header.b=%s", prefix);
+}
+
 static void
 render_dkim_sig(const struct am_dkim_sig *s, struct am_buf *b)
 {
@@ -113,7 +135,7 @@ render_dkim_sig(const struct am_dkim_sig *s, struct am_buf *b)
 	add_prop(b, "header.d", s->domain);
 	add_prop(b, "header.s", s->selector);
 	add_prop(b, "header.a", s->algorithm);
-	add_prop(b, "header.b", s->b_prefix);
+	add_b_prefix(b, s->b_prefix);
 	if (s->result != AM_DKIM_PASS)
 		add_comment(b, s->reason);
 }
