@@ -171,40 +171,6 @@ fill_verdict(struct rd *r, struct am_verdict *v)
 
 /* ---- checking the output ---------------------------------------------------- */
 
-static bool
-utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0, need, k;
-	unsigned long cp;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf)
-			need = 2, cp = s[i] & 0x1f;
-		else if (s[i] >= 0xe0 && s[i] <= 0xef)
-			need = 3, cp = s[i] & 0x0f;
-		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
-			need = 4, cp = s[i] & 0x07;
-		else
-			return false;
-		if (n - i < need)
-			return false;
-		for (k = 1; k < need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += need;
-	}
-	return true;
-}
-
 /* A small JSON (RFC 8259) syntax checker; depth is bounded by the record's shape. */
 struct js {
 	const char *p, *end;
