@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -559,6 +560,27 @@ parse_from(struct from_state *st)
 	}
 }
 
+/* LDH labels of 1-63 octets, 253 in all: what an A-label domain must be. */
+static bool
+ascii_hostname(const char *d)
+{
+	size_t n = strlen(d), label = 0, i;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (d[i] == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if ((isalnum((unsigned char)d[i]) || d[i] == '-') && ++label <= 63)
+			continue;
+		else
+			return false;
+	}
+	return label > 0;
+}
+
 /*
  * RFC 8616: a From domain written in UTF-8 (U-labels) is the same domain
  * as its A-label form, which is what DNS and DKIM d= use: convert it, so
@@ -578,7 +600,8 @@ to_alabel(char *domain, size_t domainlen)
 		return true;
 	if (idn2_to_ascii_8z(domain, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
 		return false;
-	ok = strlen(ascii) < domainlen && strlen(ascii) <= 253;
+	/* UTS 46 may map characters away (U+00AD) or to dots (U+3002): check what came out. */
+	ok = strlen(ascii) < domainlen && ascii_hostname(ascii);
 	if (ok) {
 		am_strlcpy(domain, ascii, domainlen);
 		am_lowercase(domain);
@@ -591,6 +614,7 @@ enum am_from_status
 am_from_domain(const char *value, size_t len, char *domain, size_t domainlen)
 {
 	struct from_state st;
+	char local[AM_DOMAIN_MAX];
 
 	if (domain != NULL && domainlen > 0)
 		domain[0] = '\0';
@@ -605,15 +629,17 @@ am_from_domain(const char *value, size_t len, char *domain, size_t domainlen)
 		return AM_FROM_MULTIPLE;
 	if (!st.domain_ok)
 		return AM_FROM_NO_DOMAIN;
-	if (domain == NULL)
-		return AM_FROM_OK;	/* the caller wants the status only */
-	if (st.domlen >= domainlen)
-		return AM_FROM_NO_DOMAIN;	/* never hand out a truncated domain */
-	memcpy(domain, st.domain, st.domlen + 1);
-	if (!to_alabel(domain, domainlen)) {
-		domain[0] = '\0';
+	/* The final (A-label) form decides, also when only the status is asked for. */
+	if (st.domlen >= sizeof(local))
 		return AM_FROM_NO_DOMAIN;
-	}
+	memcpy(local, st.domain, st.domlen + 1);
+	if (!to_alabel(local, sizeof(local)))
+		return AM_FROM_NO_DOMAIN;
+	if (domain == NULL)
+		return AM_FROM_OK;
+	if (strlen(local) >= domainlen)
+		return AM_FROM_NO_DOMAIN;	/* never hand out a truncated domain */
+	memcpy(domain, local, strlen(local) + 1);
 	return AM_FROM_OK;
 }
 
