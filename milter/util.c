@@ -105,12 +105,6 @@ am_lowercase(char *s)
 	return s;
 }
 
-bool
-am_streq_nocase(const char *a, const char *b)
-{
-	return strcasecmp(a, b) == 0;
-}
-
 char *
 am_trim(char *s)
 {

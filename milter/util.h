@@ -21,8 +21,6 @@ size_t	am_strlcpy(char *dst, const char *src, size_t size);
 size_t	am_strlcat(char *dst, const char *src, size_t size);
 /* Lower-case ASCII in place; returns s. */
 char	*am_lowercase(char *s);
-/* Case-insensitive ASCII equality. */
-bool	am_streq_nocase(const char *a, const char *b);
 /* Trim leading/trailing spaces and tabs in place; returns the start. */
 char	*am_trim(char *s);
 /* Remove one trailing dot from a domain name, lower-case it. */

@@ -28,6 +28,7 @@
 #include "dkim.h"
 #include "keycache.h"
 #include "fakezone.h"
+#include "testutil.h"
 #include "resolver.h"
 #include "util.h"
 
@@ -37,31 +38,6 @@
 static bool survey;
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0, r;
-
-	if (f == NULL)
-		return NULL;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			cap = (cap + 4096) * 2;
-			buf = am_xreallocarray(buf, cap, 1);
-		}
-		r = fread(buf + n, 1, cap - n - 1, f);
-		if (r == 0)
-			break;
-		n += r;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
 
 /*
  * Split a raw message (CRLF or LF) into header fields and body and feed
@@ -115,7 +91,7 @@ static bool
 verify_file(am_dkim_lib *lib, const char *path, size_t chunk, struct am_dkim_verdict *v)
 {
 	size_t len;
-	char *raw = slurp(path, &len);
+	char *raw = tu_slurp(path, &len);
 	am_dkim_msg *m;
 
 	if (raw == NULL)
@@ -211,7 +187,7 @@ static void
 load_own_dns(struct fakezone *fz, const char *path)
 {
 	size_t len;
-	char *buf = slurp(path, &len), *cur = buf, *line;
+	char *buf = tu_slurp(path, &len), *cur = buf, *line;
 
 	ck_assert_msg(buf != NULL, "cannot read %s", path);
 	while ((line = next_line(&cur)) != NULL) {
@@ -245,7 +221,7 @@ static void
 load_owner_value(struct fakezone *fz, const char *path)
 {
 	size_t len;
-	char *buf = slurp(path, &len), *cur = buf, *line;
+	char *buf = tu_slurp(path, &len), *cur = buf, *line;
 
 	ck_assert_msg(buf != NULL, "cannot read %s", path);
 	while ((line = next_line(&cur)) != NULL) {
@@ -279,7 +255,7 @@ static void
 load_zonefile(struct fakezone *fz, const char *path)
 {
 	size_t len;
-	char *buf = slurp(path, &len), *cur = buf, *line;
+	char *buf = tu_slurp(path, &len), *cur = buf, *line;
 
 	ck_assert_msg(buf != NULL, "cannot read %s", path);
 	while ((line = next_line(&cur)) != NULL) {
@@ -313,7 +289,7 @@ static void
 load_keyfile(struct fakezone *fz, const char *owner, const char *path)
 {
 	size_t len;
-	char *buf = slurp(path, &len);
+	char *buf = tu_slurp(path, &len);
 
 	ck_assert_msg(buf != NULL, "cannot read %s", path);
 	while (len > 0 && isspace((unsigned char)buf[len - 1]))
@@ -477,7 +453,7 @@ END_TEST
 START_TEST(test_mail_dkim_corpus)
 {
 	size_t len;
-	char *buf = slurp(OWN_DIR "/mail-dkim-expected.tsv", &len), *cur = buf, *line;
+	char *buf = tu_slurp(OWN_DIR "/mail-dkim-expected.tsv", &len), *cur = buf, *line;
 	am_dkim_lib *lib;
 	unsigned n = 0, ok = 0;
 
@@ -566,7 +542,7 @@ END_TEST
 START_TEST(test_own_fixtures)
 {
 	size_t len;
-	char *buf = slurp(OWN_DIR "/own/expected.tsv", &len), *cur = buf, *line;
+	char *buf = tu_slurp(OWN_DIR "/own/expected.tsv", &len), *cur = buf, *line;
 	unsigned n = 0, ok = 0;
 
 	ck_assert(buf != NULL);
@@ -682,7 +658,7 @@ START_TEST(test_own_details)
 		am_dkim_msg *m = am_dkim_msg_new(lib, "twice");
 		struct am_dkim_verdict v2;
 		size_t len;
-		char *raw = slurp(OWN_DIR "/own/dup-suffix.eml", &len);
+		char *raw = tu_slurp(OWN_DIR "/own/dup-suffix.eml", &len);
 		unsigned q;
 
 		ck_assert(raw != NULL);

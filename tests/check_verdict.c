@@ -29,6 +29,7 @@
 #include "conf.h"
 #include "dmarc.h"
 #include "fakezone.h"
+#include "testutil.h"
 #include "jsonlog.h"
 #include "log.h"
 #include "message.h"
@@ -54,31 +55,6 @@
 #define BIT(h)		(1u << (h))
 
 /* ==== small helpers ======================================================== */
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0, r;
-
-	if (f == NULL)
-		return NULL;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			cap = (cap + 4096) * 2;
-			buf = am_xreallocarray(buf, cap, 1);
-		}
-		r = fread(buf + n, 1, cap - n - 1, f);
-		if (r == 0)
-			break;
-		n += r;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
 
 /* "a,b,c" names of a hint set, for failure messages. */
 static const char *
@@ -1887,7 +1863,7 @@ static void
 load_dns(struct fakezone *z, const char *path, bool with_cnames)
 {
 	size_t len;
-	char *buf = slurp(path, &len), *line, *save = NULL;
+	char *buf = tu_slurp(path, &len), *line, *save = NULL;
 
 	ck_assert_msg(buf != NULL, "cannot read %s", path);
 	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -1992,7 +1968,7 @@ fixture(const char *name, size_t *len)
 	char *buf;
 
 	snprintf(path, sizeof(path), "%s/%s", FIX_DIR, name);
-	buf = slurp(path, len);
+	buf = tu_slurp(path, len);
 	ck_assert_msg(buf != NULL, "cannot read %s", path);
 	return buf;
 }
@@ -2451,7 +2427,7 @@ START_TEST(pipeline_engine_record_to_log)
 	am_engine_record(eng, am_check_eom(c));
 	am_engine_record(eng, am_check_eom(c));
 	am_check_free(c);
-	log = slurp(path, &loglen);
+	log = tu_slurp(path, &loglen);
 	unlink(path);
 	ck_assert_ptr_nonnull(log);
 	/* two records, one per line */
