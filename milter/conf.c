@@ -312,6 +312,20 @@ set_pid_file(struct am_conf *c, const char *v, char *err, size_t errlen)
 	return set_path(&c->pid_file, "PidFile", v, err, errlen);
 }
 
+static bool
+set_milter_engine(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	if (strcasecmp(v, "native") == 0)
+		c->use_libmilter = false;
+	else if (strcasecmp(v, "libmilter") == 0)
+		c->use_libmilter = true;
+	else {
+		snprintf(err, errlen, "bad MilterEngine \"%s\" (native or libmilter)", v);
+		return false;
+	}
+	return true;
+}
+
 static const struct {
 	const char *key;
 	conf_setter set;
@@ -331,6 +345,7 @@ static const struct {
 	{ "UserID", set_user_id },
 	{ "MaximumSignatures", set_max_signatures },
 	{ "PidFile", set_pid_file },
+	{ "MilterEngine", set_milter_engine },
 };
 
 bool

@@ -39,6 +39,7 @@ struct am_conf {
 	char	*user_id;		/* UserID "user[:group]"; NULL: stay */
 	unsigned max_signatures;	/* MaximumSignatures */
 	char	*pid_file;		/* PidFile; NULL: none */
+	bool	use_libmilter;		/* MilterEngine libmilter (default: native) */
 };
 
 /* Fill defaults (never fails). */

@@ -26,8 +26,9 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
-#include "milter.h"
+#include "listen.h"
 #include "offline.h"
+#include "transport.h"
 #include "pipeline.h"
 #include "util.h"
 #include "version.h"
@@ -155,6 +156,7 @@ block_stop_signals(sigset_t *old)
 }
 
 struct milter_run {
+	const struct am_transport *transport;
 	am_engine *engine;
 	int	rc;
 };
@@ -164,23 +166,29 @@ milter_thread(void *arg)
 {
 	struct milter_run *run = arg;
 
-	run->rc = am_milter_run(run->engine);
-	/* Wake the main thread if libmilter stopped on its own. */
+	run->rc = run->transport->run(run->engine);
+	/* Wake the main thread if the transport stopped on its own. */
 	on_signal(0);
 	return NULL;
 }
 
-/* Let running callbacks finish (their replies reach the MTA), within STOP_GRACE_SECONDS. */
-static void
-wait_for_inflight(void)
+/*
+ * Let work in flight finish (its replies reach the MTA), within
+ * STOP_GRACE_SECONDS; false if some is still running.
+ */
+static bool
+wait_for_inflight(const struct am_transport *t)
 {
 	time_t deadline = time(NULL) + STOP_GRACE_SECONDS;
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
 
-	while (am_milter_inflight() > 0 && time(NULL) < deadline)
+	while (t->inflight() > 0 && time(NULL) < deadline)
 		nanosleep(&ts, NULL);
-	if (am_milter_inflight() > 0)
-		am_log(LOG_WARNING, "stopping with %u callback(s) still running", am_milter_inflight());
+	if (t->inflight() == 0)
+		return true;
+	am_log(LOG_WARNING, "stopping with %u %s still running", t->inflight(),
+	    t == &am_transport_libmilter ? "callback(s)" : "connection(s)");
+	return false;
 }
 
 /* Main thread: wait for signals until asked to stop. */
@@ -230,13 +238,14 @@ run_daemon(const struct options *o, struct am_conf *c)
 	gid_t gid;
 	pthread_t tid;
 	sigset_t old;
-	struct milter_run run = { NULL, 0 };
+	struct milter_run run = { NULL, NULL, 0 };
 
+	run.transport = c->use_libmilter ? &am_transport_libmilter : &am_transport_native;
 	am_log_init("alignmilter", c->syslog, c->syslog_facility, o->foreground);
-	if (!am_conf_check_system(c, err, sizeof(err)) || !am_milter_open(c, err, sizeof(err)))
+	if (!am_conf_check_system(c, err, sizeof(err)) || !run.transport->open(c, err, sizeof(err)))
 		goto fail;
 	if (c->user_id != NULL && (!am_conf_lookup_user(c->user_id, &uid, &gid, err, sizeof(err)) ||
-	    !am_milter_chown_socket(c, uid, gid, err, sizeof(err))))
+	    !am_listen_chown(c, uid, gid, err, sizeof(err))))
 		goto fail;
 	if (!o->foreground && !am_daemonize(err, sizeof(err)))
 		goto fail;
@@ -257,15 +266,17 @@ run_daemon(const struct options *o, struct am_conf *c)
 		goto fail;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	am_log(LOG_INFO, "%s %s listening on %s", PACKAGE_NAME, PACKAGE_VERSION, c->socket);
+	am_log(LOG_INFO, "%s %s listening on %s (%s engine)", PACKAGE_NAME, PACKAGE_VERSION, c->socket,
+	    run.transport->name);
 
 	signal_loop(run.engine);
-	am_milter_stop();
+	run.transport->stop();
 	pthread_join(tid, NULL);
-	wait_for_inflight();
-	am_milter_cleanup(c);
+	/* Work still running after the grace period uses the engine: leave it be. */
+	if (wait_for_inflight(run.transport))
+		am_engine_free(run.engine);
+	am_listen_remove(c);
 	am_pidfile_remove(c->pid_file);
-	am_engine_free(run.engine);
 	am_log(LOG_INFO, "stopped");
 	return run.rc;
 fail:

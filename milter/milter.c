@@ -1,45 +1,35 @@
 /*
- * milter.c - the libmilter adapter (see milter.h).
+ * milter.c - the libmilter transport: libmilter's callbacks fed to the
+ * session layer (see transport.h, session.h).  The only module that sees
+ * libmilter's API.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <libgen.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
-#include "authres.h"
+#include "listen.h"
 #include "log.h"
-#include "message.h"
-#include "milter.h"
-#include "netlist.h"
+#include "transport.h"
+#include "session.h"
 #include "util.h"
 
 static am_engine *engine;		/* set once before the loop starts */
 
-/* Per-connection state, behind smfi_setpriv; per-message state in check. */
+/* Per-connection state behind smfi_setpriv. */
 struct conn {
-	char	client_ip[64];
-	char	helo[256];
 	unsigned long proto;		/* negotiated SMFIP_* flags */
-	bool	checking;		/* false: connection passed through unchecked */
-	am_check *check;		/* the message in progress, or NULL */
-	unsigned ar_seen;		/* Authentication-Results fields so far */
-	unsigned *ar_forged;		/* their indexes that carry our authserv-id */
-	size_t	ar_forged_count;
+	am_session *session;
 };
 
 /* Stages we never need, and stages whose reply is always "continue". */
@@ -52,15 +42,19 @@ reply(const struct conn *c, unsigned long nr_flag)
 	return (c->proto & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
-static void
-message_reset(struct conn *c)
+static sfsistat
+action(enum am_session_action a)
 {
-	am_check_free(c->check);
-	c->check = NULL;
-	free(c->ar_forged);
-	c->ar_forged = NULL;
-	c->ar_forged_count = 0;
-	c->ar_seen = 0;
+	switch (a) {
+	case AM_SESSION_ACCEPT:
+		return SMFIS_ACCEPT;
+	case AM_SESSION_REJECT:
+		return SMFIS_REJECT;
+	case AM_SESSION_TEMPFAIL:
+		return SMFIS_TEMPFAIL;
+	default:
+		return SMFIS_CONTINUE;
+	}
 }
 
 /* The connection's state, made at negotiation (or at connect with an old MTA). */
@@ -70,7 +64,9 @@ conn_new(SMFICTX *ctx, unsigned long proto)
 	struct conn *c = am_xcalloc(1, sizeof(*c));
 
 	c->proto = proto;
+	c->session = am_session_new(engine, (proto & SMFIP_HDR_LEADSPC) != 0);
 	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		am_session_free(c->session);
 		free(c);
 		return NULL;
 	}
@@ -129,14 +125,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 	(void)hostname;
 	if (c == NULL && (c = conn_new(ctx, 0)) == NULL)
 		return SMFIS_TEMPFAIL;
-	/* Local submission or a unix-socket client: no address SPF could check. */
-	if (!address_text(addr, ip, sizeof(ip)))
-		return SMFIS_ACCEPT;
-	if (am_netlist_match(&am_engine_conf(engine)->ignore_hosts, ip))
-		return SMFIS_ACCEPT;
-	am_strlcpy(c->client_ip, ip, sizeof(c->client_ip));
-	c->checking = true;
-	return SMFIS_CONTINUE;
+	return action(am_session_connect(c->session, address_text(addr, ip, sizeof(ip)) ? ip : NULL));
 }
 
 static sfsistat
@@ -144,54 +133,21 @@ cb_helo(SMFICTX *ctx, char *helo)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c == NULL || !c->checking)
+	if (c == NULL)
 		return SMFIS_CONTINUE;
-	am_strlcpy(c->helo, helo ? helo : "", sizeof(c->helo));
+	am_session_helo(c->session, helo);
 	return reply(c, SMFIP_NR_HELO);
-}
-
-/* "<user@example.com>" -> "user@example.com"; "<>" -> "". */
-static void
-strip_angles(const char *arg, char *out, size_t outlen)
-{
-	size_t len;
-
-	while (*arg == ' ')
-		arg++;
-	if (*arg == '<')
-		arg++;
-	am_strlcpy(out, arg, outlen);
-	len = strlen(out);
-	while (len > 0 && (out[len - 1] == ' ' || out[len - 1] == '>'))
-		out[--len] = '\0';
 }
 
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = smfi_getpriv(ctx);
-	char mail_from[AM_ADDR_MAX];
 
-	if (c == NULL || !c->checking)
+	if (c == NULL)
 		return SMFIS_CONTINUE;
-	message_reset(c);		/* a second message on this connection */
-	strip_angles(argv != NULL && argv[0] != NULL ? argv[0] : "", mail_from, sizeof(mail_from));
-	c->check = am_check_new(engine, c->client_ip, c->helo, mail_from);
+	am_session_mail(c->session, argv != NULL ? argv[0] : NULL);
 	return reply(c, SMFIP_NR_MAIL);
-}
-
-/* Remember Authentication-Results fields that claim to be ours (RFC 8601 5). */
-static void
-note_authres(struct conn *c, const char *value)
-{
-	char id[256];
-
-	c->ar_seen++;
-	if (!am_authres_authserv_id(value, strlen(value), id, sizeof(id)) ||
-	    strcasecmp(id, am_engine_conf(engine)->authserv_id) != 0)
-		return;
-	c->ar_forged = am_xreallocarray(c->ar_forged, c->ar_forged_count + 1, sizeof(*c->ar_forged));
-	c->ar_forged[c->ar_forged_count++] = c->ar_seen;
 }
 
 static sfsistat
@@ -199,11 +155,9 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c == NULL || c->check == NULL)
+	if (c == NULL)
 		return SMFIS_CONTINUE;
-	if (strcasecmp(name, AM_AUTHRES_NAME) == 0)
-		note_authres(c, value);
-	am_check_header(c->check, name, strlen(name), value, strlen(value));
+	am_session_header(c->session, name, value);
 	return reply(c, SMFIP_NR_HDR);
 }
 
@@ -212,9 +166,9 @@ cb_eoh(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c == NULL || c->check == NULL)
+	if (c == NULL)
 		return SMFIS_CONTINUE;
-	am_check_eoh(c->check);
+	am_session_eoh(c->session);
 	return reply(c, SMFIP_NR_EOH);
 }
 
@@ -223,100 +177,47 @@ cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c == NULL || c->check == NULL)
+	if (c == NULL)
 		return SMFIS_CONTINUE;
-	am_check_body(c->check, buf, len);
+	am_session_body(c->session, buf, len);
 	return reply(c, SMFIP_NR_BODY);
 }
 
-/* Only plain domain characters reach an SMTP reply text ('%' would be a format). */
-static void
-reply_safe(const char *in, char *out, size_t outlen)
+static bool
+edit_delete(void *arg, const char *name, unsigned index)
 {
-	size_t i;
-
-	for (i = 0; in[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = (isalnum((unsigned char)in[i]) || in[i] == '.' || in[i] == '-') ? in[i] : '?';
-	out[i] = '\0';
+	return smfi_chgheader(arg, (char *)name, (int)index, NULL) == MI_SUCCESS;
 }
 
-/* RejectFailures: reject or quarantine a DMARC failure as its policy asks. */
-static sfsistat
-enforce(SMFICTX *ctx, const struct am_verdict *v)
+static bool
+edit_insert(void *arg, const char *name, const char *value)
 {
-	char domain[AM_DOMAIN_MAX], text[512];
-
-	if (!am_engine_conf(engine)->reject_failures || v->dmarc.result != AM_DMARC_FAIL)
-		return SMFIS_CONTINUE;
-	reply_safe(v->from_domain, domain, sizeof(domain));
-	if (v->dmarc.disposition == AM_POLICY_REJECT) {
-		snprintf(text, sizeof(text), "DMARC policy of %s (p=reject) rejects this message: "
-		    "neither SPF nor DKIM passed aligned with the From domain", domain);
-		(void)smfi_setreply(ctx, "550", "5.7.1", text);
-		return SMFIS_REJECT;
-	}
-	if (v->dmarc.disposition == AM_POLICY_QUARANTINE) {
-		snprintf(text, sizeof(text), "DMARC fail for %s under p=quarantine", domain);
-		if (smfi_quarantine(ctx, text) != MI_SUCCESS)
-			am_log(LOG_WARNING, "%s: quarantine failed", v->queue_id);
-	}
-	return SMFIS_CONTINUE;
+	return smfi_insheader(arg, 0, (char *)name, (char *)value) == MI_SUCCESS;
 }
 
-/* Delete forged headers from the highest index down, so indexes stay valid. */
-static void
-remove_forged(SMFICTX *ctx, const struct conn *c, const char *qid)
+static bool
+edit_quarantine(void *arg, const char *reason)
 {
-	size_t i;
-
-	for (i = c->ar_forged_count; i > 0; i--) {
-		if (smfi_chgheader(ctx, AM_AUTHRES_NAME, (int)c->ar_forged[i - 1], NULL) != MI_SUCCESS)
-			am_log(LOG_WARNING, "%s: cannot remove forged Authentication-Results #%u",
-			    qid, c->ar_forged[i - 1]);
-	}
-	if (c->ar_forged_count > 0)
-		am_log(LOG_NOTICE, "%s: removed %zu Authentication-Results header(s) forging our authserv-id",
-		    qid, c->ar_forged_count);
-}
-
-static void
-add_header(SMFICTX *ctx, const struct conn *c, const struct am_verdict *v)
-{
-	struct am_buf b;
-	const char *value;
-
-	am_buf_init(&b);
-	am_authres_render(v, am_engine_conf(engine)->authserv_id, &b);
-	/* Without HDR_LEADSPC the MTA adds the space after the colon itself. */
-	value = (c->proto & SMFIP_HDR_LEADSPC) ? b.data : b.data + 1;
-	if (smfi_insheader(ctx, 0, AM_AUTHRES_NAME, (char *)value) != MI_SUCCESS)
-		am_log(LOG_ERR, "%s: cannot add Authentication-Results", v->queue_id);
-	am_buf_free(&b);
+	return smfi_quarantine(arg, (char *)reason) == MI_SUCCESS;
 }
 
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
-	const struct am_verdict *v;
+	struct am_session_edits edits = { edit_delete, edit_insert, edit_quarantine, ctx };
+	enum am_session_action a;
 	const char *qid;
-	sfsistat rc;
 
-	if (c == NULL || c->check == NULL)
+	if (c == NULL)
 		return SMFIS_CONTINUE;
 	qid = smfi_getsymval(ctx, "i");
 	if (qid == NULL)
 		qid = smfi_getsymval(ctx, "{i}");
-	am_check_set_queue_id(c->check, qid);
-	v = am_check_eom(c->check);
-	am_engine_record(engine, v);
-	rc = enforce(ctx, v);
-	if (rc == SMFIS_CONTINUE) {
-		remove_forged(ctx, c, v->queue_id);
-		add_header(ctx, c, v);
-	}
-	message_reset(c);
-	return rc;
+	a = am_session_eom(c->session, qid, &edits);
+	if (a == AM_SESSION_REJECT)
+		(void)smfi_setreply(ctx, "550", "5.7.1", (char *)am_session_reply_text(c->session));
+	return action(a);
 }
 
 static sfsistat
@@ -325,7 +226,7 @@ cb_abort(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c != NULL)
-		message_reset(c);
+		am_session_abort(c->session);
 	return SMFIS_CONTINUE;
 }
 
@@ -337,7 +238,7 @@ cb_close(SMFICTX *ctx)
 
 	if (c != NULL) {
 		smfi_setpriv(ctx, NULL);
-		message_reset(c);
+		am_session_free(c->session);
 		free(c);
 	}
 	return SMFIS_CONTINUE;
@@ -390,26 +291,6 @@ static struct smfiDesc milter_desc = {
 	.xxfi_negotiate = cb_negotiate_guarded,
 };
 
-/* A unix socket's directory must exist and its path be free or a socket: say so clearly. */
-static bool
-check_socket_dir(const char *path, char *err, size_t errlen)
-{
-	char dir[sizeof(((struct am_sockspec *)0)->path)];
-	struct stat st;
-
-	am_strlcpy(dir, path, sizeof(dir));
-	if (stat(dirname(dir), &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "socket directory of %s does not exist", path);
-		return false;
-	}
-	/* libmilter replaces a stale socket, but we never delete another kind of file. */
-	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket: refusing to replace it", path);
-		return false;
-	}
-	return true;
-}
-
 /*
  * libmilter answers end of message in two writes (our header, then the
  * verdict) on sockets without TCP_NODELAY: Nagle holds the second until
@@ -437,15 +318,15 @@ set_listener_nodelay(void)
 	}
 }
 
-bool
-am_milter_open(const struct am_conf *c, char *err, size_t errlen)
+static bool
+libmilter_open(const struct am_conf *c, char *err, size_t errlen)
 {
 	char conn[512];
 	mode_t old;
 	int rc;
 
 	am_sockspec_format(&c->sockspec, conn, sizeof(conn));
-	if (c->sockspec.family == AM_SOCK_UNIX && !check_socket_dir(c->sockspec.path, err, errlen))
+	if (c->sockspec.family == AM_SOCK_UNIX && !am_listen_check_unix(c->sockspec.path, err, errlen))
 		return false;
 	if (smfi_register(milter_desc) != MI_SUCCESS) {
 		snprintf(err, errlen, "smfi_register failed");
@@ -474,40 +355,29 @@ am_milter_open(const struct am_conf *c, char *err, size_t errlen)
 	return true;
 }
 
-bool
-am_milter_chown_socket(const struct am_conf *c, uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-	if (c->sockspec.family != AM_SOCK_UNIX)
-		return true;
-	if (chown(c->sockspec.path, uid, gid) != 0) {
-		snprintf(err, errlen, "chown %s: %s", c->sockspec.path, strerror(errno));
-		return false;
-	}
-	return true;
-}
-
-int
-am_milter_run(am_engine *e)
+static int
+libmilter_run(am_engine *e)
 {
 	engine = e;
 	return smfi_main() == MI_SUCCESS ? 0 : 1;
 }
 
-void
-am_milter_stop(void)
+static void
+libmilter_stop(void)
 {
 	(void)smfi_stop();
 }
 
-unsigned
-am_milter_inflight(void)
+static unsigned
+libmilter_inflight(void)
 {
 	return atomic_load(&running);
 }
 
-void
-am_milter_cleanup(const struct am_conf *c)
-{
-	if (c->sockspec.family == AM_SOCK_UNIX)
-		(void)unlink(c->sockspec.path);
-}
+const struct am_transport am_transport_libmilter = {
+	.name = "libmilter",
+	.open = libmilter_open,
+	.run = libmilter_run,
+	.stop = libmilter_stop,
+	.inflight = libmilter_inflight,
+};

@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@ struct am_engine {
 	am_dkim_lib *dkim;
 	am_dmarc *dmarc;
 	am_logfile *alog;
+	_Atomic uint64_t pct_state;	/* pct= sampling; see pct_roll */
 };
 
 struct am_check {
@@ -49,6 +52,7 @@ am_engine_new_with_resolver(const struct am_conf *c, am_resolver *res, char *err
 
 	e->conf = c;
 	e->res = res;
+	atomic_init(&e->pct_state, ((uint64_t)arc4random() << 32) | arc4random());
 	if ((e->spf = am_spf_new(res, err, errlen)) == NULL ||
 	    (e->dkim = am_dkim_lib_new(res, c->max_signatures, err, errlen)) == NULL ||
 	    (e->dmarc = am_dmarc_new(res, c->psl_path, err, errlen)) == NULL) {
@@ -244,6 +248,22 @@ dmarc_for_bad_from(am_check *c)
 	c->v.from_domain[0] = '\0';
 }
 
+/*
+ * 0-99 for DMARC's pct= sampling.  glibc 2.36's arc4random is a system
+ * call per draw; a splitmix64 sequence from one random seed is enough for
+ * sampling and costs no system call per message.
+ */
+static unsigned
+pct_roll(am_engine *e)
+{
+	uint64_t z = atomic_fetch_add(&e->pct_state, 0x9E3779B97F4A7C15ull) + 0x9E3779B97F4A7C15ull;
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	z ^= z >> 31;
+	return (unsigned)(z % 100);
+}
+
 const struct am_verdict *
 am_check_eom(am_check *c)
 {
@@ -255,7 +275,7 @@ am_check_eom(am_check *c)
 	am_dkim_eom(c->dkim, &c->v.dkim);
 	if (c->v.from_status == AM_FROM_OK) {
 		am_dmarc_evaluate(c->eng->dmarc, c->dmarc, c->v.from_domain, &c->v.spf, &c->v.dkim,
-		    arc4random_uniform(100), &c->v.dmarc);
+		    pct_roll(c->eng), &c->v.dmarc);
 	} else {
 		dmarc_for_bad_from(c);
 	}

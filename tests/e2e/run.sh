@@ -68,6 +68,17 @@ if [ -z "${E2E_FAKE_MILTER:-}" ]; then
 	else
 		nok "alignmilter restarted with RejectFailures yes"
 	fi
+	check "the default milter engine is the native one" grep -q 'listening on .*(native engine)' "$WORK/milter.log"
+	# The same scenarios once more over the other transport (MilterEngine libmilter).
+	if e2e_milter_restart "MilterEngine libmilter"; then
+		ok "alignmilter restarted with MilterEngine libmilter"
+		check "it says it runs on libmilter" grep -q 'listening on .*(libmilter engine)' "$WORK/milter.log"
+		"$E2E_PY" "$here/scenarios.py" run "$WORK" normal >"$WORK/libmilter.out" 2>&1
+		sed 's/^\(not \)\{0,1\}ok - /&libmilter: /' "$WORK/libmilter.out"; count "$WORK/libmilter.out"
+		check "alignmilter (MilterEngine libmilter) is still running" alive "$E2E_MILTER_PID"
+	else
+		nok "alignmilter restarted with MilterEngine libmilter"
+	fi
 fi
 
 # The same scenarios through the offline mode (-t): the same pipeline

@@ -6,7 +6,8 @@ Run from anywhere with Debian's python3 (python3-yaml):
 TESTDATA_DIR defaults to ../shared/testdata beside the checkout.  Seeds are
 small and meaningful: real config lines, Authentication-Results values,
 messages of the DKIM/DMARC vectors, From values of the DMARC tables, SPF
-records of the openspf RFC 7208 suite, and the CVE-2023-42118 trigger.
+records of the openspf RFC 7208 suite, the CVE-2023-42118 trigger, and
+milter byte streams of a Postfix conversation (with malformed variants).
 The corpus is committed; this script documents where it came from.
 """
 import glob
@@ -218,8 +219,62 @@ def seeds_spf():
         "cve-2023-42118-exp")
 
 
+# ---- mproto ------------------------------------------------------------------------
+def seeds_mproto():
+    """Milter byte streams as Postfix's milter8.c writes them (fuzz_mproto.c)."""
+    def pkt(cmd, data=b""):
+        return struct.pack(">I", len(data) + 1) + cmd + data
+
+    def z(*strs):                   # NUL-terminated strings
+        return b"".join(x.encode() + b"\0" for x in strs)
+
+    def macros(stage, *pairs):
+        return pkt(b"D", stage + z(*pairs))
+
+    optneg = pkt(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))
+    connect = (macros(b"C", "j", "mx.example.org", "{daemon_name}", "smtpd", "v", "Postfix 3.7.11",
+                      "_", "mail.example.net [192.0.2.7]")
+               + pkt(b"C", z("mail.example.net") + b"4" + struct.pack(">H", 50123) + z("192.0.2.7")))
+    helo = macros(b"H", "{tls_version}", "TLSv1.3") + pkt(b"H", z("mail.example.net"))
+    mail = (macros(b"M", "i", "4VxYz1kqZ9", "{mail_addr}", "alice@example.net", "{auth_type}", "")
+            + pkt(b"M", z("<alice@example.net>", "SIZE=1234", "BODY=8BITMIME")))
+    rcpt = macros(b"R", "{rcpt_addr}", "bob@example.org") + pkt(b"R", z("<bob@example.org>"))
+    data = macros(b"T", "i", "4VxYz1kqZ9") + pkt(b"T")
+    headers = b"".join(pkt(b"L", z(n, v)) for n, v in [
+        ("Received", " from mail.example.net (mail.example.net [192.0.2.7])\n\tby mx.example.org"),
+        ("DKIM-Signature", " v=1; a=rsa-sha256; d=example.net; s=sel;\n\th=from:subject; bh=AAAA; b=BBBB"),
+        ("Authentication-Results", " mx.example.org; spf=pass smtp.mailfrom=example.net"),
+        ("From", " Alice <alice@example.net>"),
+        ("Subject", " hello"),
+        ("X-Empty", ""),
+    ])
+    eoh = macros(b"N") + pkt(b"N")
+    body = pkt(b"B", b"Hello Bob,\r\n\r\nbest, Alice\r\n")
+    eob = macros(b"E", "i", "4VxYz1kqZ9") + pkt(b"E")
+    message = mail + rcpt + data + headers + eoh + body + eob
+    session = optneg + connect + helo + message
+    put("mproto", session + pkt(b"Q"), "postfix-session")
+    put("mproto", session + pkt(b"A") + message + pkt(b"K"), "postfix-abort-quit-nc")
+    put("mproto", optneg, "optneg-v6")
+    put("mproto", pkt(b"O", struct.pack(">III", 2, 0x3f, 0x7f)), "optneg-v2")
+    put("mproto", pkt(b"O", struct.pack(">III", 6, 0x1, 0x1fffff)), "optneg-no-chghdrs")
+    put("mproto", pkt(b"C", z("[2001:db8::7]") + b"6" + struct.pack(">H", 25) + z("IPv6:2001:db8::7"))
+        + pkt(b"C", z("localhost") + b"L" + struct.pack(">H", 0) + z("/var/spool/postfix/public/x"))
+        + pkt(b"C", z("[192.0.2.9]") + b"U"), "connect-families")
+    # Malformed: truncated fields, missing NULs, bad lengths, a cut packet.
+    put("mproto", pkt(b"C", b"host\x004\x00") + pkt(b"C", b"host") + pkt(b"C", z("h") + b"X\x00\x19"),
+        "connect-truncated")
+    put("mproto", pkt(b"L", b"From\x00 no-nul") + pkt(b"H", b"no-nul") + macros(b"E", "i")
+        + pkt(b"D", b"") + pkt(b"O", b"\x00\x00\x00\x06"), "fields-truncated")
+    put("mproto", pkt(b"D", b"E{i}\x00Q1\x00i\x00Q2\x00{\x00}\x00{}\x00\x00"), "macro-names")
+    put("mproto", struct.pack(">I", 0) + b"Q", "length-zero")
+    put("mproto", struct.pack(">I", 1024 * 1024 + 1) + b"B", "length-over-max")
+    put("mproto", pkt(b"B", b"x" * 100)[:60], "cut-short")
+    put("mproto", b"\x00\x00\x00", "three-bytes")
+
+
 def main():
-    for t in ("conf", "authres", "message", "from", "hints", "spf"):
+    for t in ("conf", "authres", "message", "from", "hints", "spf", "mproto"):
         d = os.path.join(CORPUS, t)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
@@ -229,6 +284,7 @@ def main():
     seeds_from()
     seeds_hints()
     seeds_spf()
+    seeds_mproto()
     for t in sorted(os.listdir(CORPUS)):
         n = len(os.listdir(os.path.join(CORPUS, t)))
         size = sum(os.path.getsize(os.path.join(CORPUS, t, f)) for f in os.listdir(os.path.join(CORPUS, t)))

@@ -4,7 +4,7 @@
 #   tests/fuzz/run.sh BUILDDIR SECONDS [TARGET...]
 #
 # Builds every target (or the ones named: conf authres message from hints
-# spf, with or without the fuzz_ prefix) with clang, libFuzzer, ASan and
+# spf mproto, with or without the fuzz_ prefix) with clang, libFuzzer, ASan and
 # UBSan into BUILDDIR/fuzz/, compiling the milter/ sources they need with
 # the same flags (configure-independent: a generated config.h, library
 # flags from pkg-config or the Debian defaults).  Runs each target for
@@ -21,7 +21,7 @@
 # libclang-rt-14-dev (libFuzzer and the sanitizer runtimes).
 set -u
 
-ALL_TARGETS="conf authres message from hints spf"
+ALL_TARGETS="conf authres message from hints spf mproto"
 
 usage() {
 	echo "usage: $0 BUILDDIR SECONDS [TARGET...]  (targets: $ALL_TARGETS)" >&2
@@ -70,8 +70,9 @@ CPPFLAGS="-I$out/include -iquote $top/milter -iquote $top/tests -iquote $here \
 # libunbound.pc wants libevent.pc, which Debian does not always install: fall back.
 LIBS="-lspf2 -lopendmarc $(pc_libs libunbound -lunbound) $(pc_libs libpsl -lpsl) $(pc_libs libidn2 -lidn2) -lresolv -pthread"
 
-# milter/ sources the targets link (all of the engine but DKIM, libmilter and main).
-ENGINE="util verdict conf netlist sockspec log resolver dnscache spf dmarc message ses authres jsonlog summary"
+# milter/ sources the targets link (all of the engine but DKIM, libmilter and main;
+# mproto is the milter wire-protocol codec, pure functions over buffers).
+ENGINE="util verdict conf netlist sockspec log resolver dnscache spf dmarc message ses authres jsonlog summary mproto"
 
 mkdir -p "$out/include" "$out/obj" "$out/logs" || exit 2
 

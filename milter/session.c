@@ -1,0 +1,245 @@
+/*
+ * session.c - one MTA connection's mail (see session.h).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authres.h"
+#include "log.h"
+#include "message.h"
+#include "netlist.h"
+#include "session.h"
+#include "util.h"
+
+struct am_session {
+	am_engine *engine;
+	bool	leading_space;		/* header values arrive with their leading space */
+	bool	checking;		/* false: connection passed through unchecked */
+	char	client_ip[64];
+	char	helo[256];
+	am_check *check;		/* the message in progress, or NULL */
+	unsigned ar_seen;		/* Authentication-Results fields so far */
+	unsigned *ar_forged;		/* their indexes that carry our authserv-id */
+	size_t	ar_forged_count;
+	size_t	ar_forged_cap;
+	char	reply[512];		/* text of a rejection */
+};
+
+am_session *
+am_session_new(am_engine *engine, bool leading_space)
+{
+	am_session *s = am_xcalloc(1, sizeof(*s));
+
+	s->engine = engine;
+	s->leading_space = leading_space;
+	return s;
+}
+
+static void
+message_reset(am_session *s)
+{
+	am_check_free(s->check);
+	s->check = NULL;
+	s->ar_forged_count = 0;
+	s->ar_seen = 0;
+}
+
+void
+am_session_free(am_session *s)
+{
+	if (s == NULL)
+		return;
+	message_reset(s);
+	free(s->ar_forged);
+	free(s);
+}
+
+enum am_session_action
+am_session_connect(am_session *s, const char *ip)
+{
+	/* Local submission or a unix-socket client: no address SPF could check. */
+	if (ip == NULL || *ip == '\0')
+		return AM_SESSION_ACCEPT;
+	if (am_netlist_match(&am_engine_conf(s->engine)->ignore_hosts, ip))
+		return AM_SESSION_ACCEPT;
+	am_strlcpy(s->client_ip, ip, sizeof(s->client_ip));
+	s->checking = true;
+	return AM_SESSION_CONTINUE;
+}
+
+void
+am_session_helo(am_session *s, const char *helo)
+{
+	if (s->checking)
+		am_strlcpy(s->helo, helo != NULL ? helo : "", sizeof(s->helo));
+}
+
+/* "<user@example.com>" -> "user@example.com"; "<>" -> "". */
+static void
+strip_angles(const char *arg, char *out, size_t outlen)
+{
+	size_t len;
+
+	while (*arg == ' ')
+		arg++;
+	if (*arg == '<')
+		arg++;
+	am_strlcpy(out, arg, outlen);
+	len = strlen(out);
+	while (len > 0 && (out[len - 1] == ' ' || out[len - 1] == '>'))
+		out[--len] = '\0';
+}
+
+void
+am_session_mail(am_session *s, const char *argv0)
+{
+	char mail_from[AM_ADDR_MAX];
+
+	if (!s->checking)
+		return;
+	message_reset(s);		/* a second message on this connection */
+	strip_angles(argv0 != NULL ? argv0 : "", mail_from, sizeof(mail_from));
+	s->check = am_check_new(s->engine, s->client_ip, s->helo, mail_from);
+}
+
+/* Remember Authentication-Results fields that claim to be ours (RFC 8601 5). */
+static void
+note_authres(am_session *s, const char *value)
+{
+	char id[256];
+
+	s->ar_seen++;
+	if (!am_authres_authserv_id(value, strlen(value), id, sizeof(id)) ||
+	    strcasecmp(id, am_engine_conf(s->engine)->authserv_id) != 0)
+		return;
+	if (s->ar_forged_count == s->ar_forged_cap) {
+		s->ar_forged_cap = s->ar_forged_cap ? 2 * s->ar_forged_cap : 4;
+		s->ar_forged = am_xreallocarray(s->ar_forged, s->ar_forged_cap, sizeof(*s->ar_forged));
+	}
+	s->ar_forged[s->ar_forged_count++] = s->ar_seen;
+}
+
+void
+am_session_header(am_session *s, const char *name, const char *value)
+{
+	if (s->check == NULL)
+		return;
+	if (strcasecmp(name, AM_AUTHRES_NAME) == 0)
+		note_authres(s, value);
+	am_check_header(s->check, name, strlen(name), value, strlen(value));
+}
+
+void
+am_session_eoh(am_session *s)
+{
+	if (s->check != NULL)
+		am_check_eoh(s->check);
+}
+
+void
+am_session_body(am_session *s, const unsigned char *buf, size_t len)
+{
+	if (s->check != NULL)
+		am_check_body(s->check, buf, len);
+}
+
+/* Only plain domain characters reach an SMTP reply text ('%' would be a format). */
+static void
+reply_safe(const char *in, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; in[i] != '\0' && i + 1 < outlen; i++)
+		out[i] = (isalnum((unsigned char)in[i]) || in[i] == '.' || in[i] == '-') ? in[i] : '?';
+	out[i] = '\0';
+}
+
+/* RejectFailures: reject or quarantine a DMARC failure as its policy asks. */
+static enum am_session_action
+enforce(am_session *s, const struct am_verdict *v, const struct am_session_edits *ed)
+{
+	char domain[AM_DOMAIN_MAX], text[512];
+
+	if (!am_engine_conf(s->engine)->reject_failures || v->dmarc.result != AM_DMARC_FAIL)
+		return AM_SESSION_CONTINUE;
+	reply_safe(v->from_domain, domain, sizeof(domain));
+	if (v->dmarc.disposition == AM_POLICY_REJECT) {
+		snprintf(s->reply, sizeof(s->reply), "DMARC policy of %s (p=reject) rejects this message: "
+		    "neither SPF nor DKIM passed aligned with the From domain", domain);
+		return AM_SESSION_REJECT;
+	}
+	if (v->dmarc.disposition == AM_POLICY_QUARANTINE) {
+		snprintf(text, sizeof(text), "DMARC fail for %s under p=quarantine", domain);
+		if (!ed->quarantine(ed->arg, text))
+			am_log(LOG_WARNING, "%s: quarantine failed", v->queue_id);
+	}
+	return AM_SESSION_CONTINUE;
+}
+
+/* Delete forged headers from the highest index down, so indexes stay valid. */
+static void
+remove_forged(const am_session *s, const struct am_session_edits *ed, const char *qid)
+{
+	size_t i;
+
+	for (i = s->ar_forged_count; i > 0; i--) {
+		if (!ed->delete_header(ed->arg, AM_AUTHRES_NAME, s->ar_forged[i - 1]))
+			am_log(LOG_WARNING, "%s: cannot remove forged Authentication-Results #%u",
+			    qid, s->ar_forged[i - 1]);
+	}
+	if (s->ar_forged_count > 0)
+		am_log(LOG_NOTICE, "%s: removed %zu Authentication-Results header(s) forging our authserv-id",
+		    qid, s->ar_forged_count);
+}
+
+static void
+add_header(const am_session *s, const struct am_session_edits *ed, const struct am_verdict *v)
+{
+	struct am_buf b;
+	const char *value;
+
+	am_buf_init(&b);
+	am_authres_render(v, am_engine_conf(s->engine)->authserv_id, &b);
+	/* Without HDR_LEADSPC the MTA adds the space after the colon itself. */
+	value = s->leading_space ? b.data : b.data + 1;
+	if (!ed->insert_first(ed->arg, AM_AUTHRES_NAME, value))
+		am_log(LOG_ERR, "%s: cannot add Authentication-Results", v->queue_id);
+	am_buf_free(&b);
+}
+
+enum am_session_action
+am_session_eom(am_session *s, const char *queue_id, const struct am_session_edits *ed)
+{
+	const struct am_verdict *v;
+	enum am_session_action rc;
+
+	if (s->check == NULL)
+		return AM_SESSION_CONTINUE;
+	am_check_set_queue_id(s->check, queue_id);
+	v = am_check_eom(s->check);
+	am_engine_record(s->engine, v);
+	rc = enforce(s, v, ed);
+	if (rc == AM_SESSION_CONTINUE) {
+		remove_forged(s, ed, v->queue_id);
+		add_header(s, ed, v);
+	}
+	message_reset(s);
+	return rc;
+}
+
+const char *
+am_session_reply_text(const am_session *s)
+{
+	return s->reply;
+}
+
+void
+am_session_abort(am_session *s)
+{
+	message_reset(s);
+}

@@ -1,0 +1,38 @@
+/*
+ * transport.h - how the MTA's milter connections reach the session layer.
+ *
+ * Two transports serve the same sessions (session.h): our own milter
+ * protocol engine (mserver.c, the default: a thread per MTA connection
+ * reading whole batches of pipelined commands) and libmilter (milter.c).
+ * MilterEngine in the configuration picks one; main.c drives it through
+ * this table and knows nothing else about either.
+ */
+#ifndef AM_TRANSPORT_H
+#define AM_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "pipeline.h"
+
+struct am_transport {
+	const char *name;
+	/* Open the listening socket (as root, before dropping privileges). */
+	bool	(*open)(const struct am_conf *, char *err, size_t errlen);
+	/* Serve connections over engine until stop(); 0 on a clean stop. */
+	int	(*run)(am_engine *);
+	/* Stop accepting; safe from any thread. */
+	void	(*stop)(void);
+	/*
+	 * Work that may still finish after stop(): commands being handled
+	 * (libmilter) or messages between end-of-message and the reply (native).
+	 */
+	unsigned (*inflight)(void);
+};
+
+extern const struct am_transport am_transport_native;
+extern const struct am_transport am_transport_libmilter;
+
+#endif
