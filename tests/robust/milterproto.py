@@ -64,12 +64,13 @@ class Milter:
             buf += d
         return buf
 
-    def optneg(self):
-        self.send(b"O", struct.pack("!III", 6, ACTIONS_ALL, PROTO_ALL))
+    def optneg(self, version=6, actions=ACTIONS_ALL, proto=PROTO_ALL):
+        self.send(b"O", struct.pack("!III", version, actions, proto))
         cmd, data = self.recv()
         if cmd != b"O":
             raise OSError("bad OPTNEG reply %r" % cmd)
-        _v, self.actions, self.proto = struct.unpack("!III", data[:12])
+        self.version, self.actions, self.proto = struct.unpack("!III", data[:12])
+        self.optneg_tail = data[12:]
 
     def step(self, cmd, data, skip_flag, nr_flag):
         """Send a stage unless negotiated away; read its reply unless no-reply."""
@@ -86,9 +87,12 @@ class Milter:
         self.step(b"H", helo.encode() + b"\0", NOHELO, NR_HELO)
         return r
 
-    def message(self, mail_from, msg, qid, cut_body_at=None, abort_after_body=False):
+    def message(self, mail_from, msg, qid, cut_body_at=None, abort_after_body=False, qid_at_mail=False):
         """Send one message; return the end-of-message replies [(cmd, data)], or
-        None when cut/aborted as asked."""
+        None when cut/aborted as asked.  qid_at_mail: the queue id comes with
+        MAIL's macros (an MTA that takes no macro list), none at end of message."""
+        if qid_at_mail:
+            self.send(b"D", b"M" + b"{mail_addr}\0" + mail_from.encode() + b"\0i\0" + qid.encode() + b"\0")
         self.step(b"M", ("<%s>" % mail_from).encode() + b"\0", NOMAIL, NR_MAIL)
         self.step(b"R", b"<inbox@sink.e2e.example>\0", NORCPT, NR_RCPT)
         self.step(b"T", b"", NODATA, NR_DATA)
@@ -115,7 +119,8 @@ class Milter:
         if abort_after_body:
             self.send(b"A")
             return None
-        self.send(b"D", b"E" + b"i\0" + qid.encode() + b"\0")
+        if not qid_at_mail:
+            self.send(b"D", b"E" + b"i\0" + qid.encode() + b"\0")
         self.send(b"E")
         out = []
         while True:
@@ -130,6 +135,11 @@ class Milter:
         except OSError:
             pass
         self.s.close()
+
+
+def m_data_tail(m):
+    """What followed the three words of the milter's OPTNEG answer (a macro list)."""
+    return getattr(m, "optneg_tail", b"")
 
 
 def inserted_ar(replies):
@@ -200,6 +210,40 @@ def main(work, pid=None, drops=300):
     m.connect(hostile.CLIENT, hostile.HELO)
     good("quit-nc-reuse", m, "REUSED")
     m.close()
+
+    # 5b. Older or plainer MTAs: the milter answers what they expect.
+    SETSYMLIST = 0x100
+    NR_ALL = NR_CONN | NR_HELO | NR_MAIL | NR_RCPT | NR_DATA | NR_EOH | NR_BODY | NR_HDR | 0x20000
+    for name, version, actions, proto, what in (
+            ("mta-v2", 2, 0x3F, 0, "protocol version 2, no protocol flags: every command answered"),
+            ("mta-v6-no-noreply", 6, ACTIONS_ALL, PROTO_ALL & ~NR_ALL, "version 6 without no-reply flags"),
+            ("mta-v6-no-leadspc", 6, ACTIONS_ALL, PROTO_ALL & ~HDR_LEADSPC, "header values without their space")):
+        m = Milter(port)
+        m.optneg(version, actions, proto)
+        rep.check(name, "%s (answered version %d, protocol %#x within %#x)" % (what, m.version, m.proto, proto),
+                  m.version == version and m.proto & ~proto == 0 and m.actions & ~actions == 0, m.proto)
+        r = m.connect(hostile.CLIENT, hostile.HELO)
+        if not m.proto & NR_CONN:
+            rep.check(name, "connect answered with continue", r is not None and r[0] == b"c", r)
+        good(name + " message", m, name.upper())
+        good(name + " second message", m, name.upper() + "2")
+        m.close()
+    # No macro list taken (no SETSYMLIST): the queue id comes from MAIL's macros.
+    m = Milter(port)
+    m.optneg(6, ACTIONS_ALL & ~SETSYMLIST, PROTO_ALL)
+    rep.check("mta-no-symlist", "no macro list asked of an MTA that takes none (actions %#x)" % m.actions,
+              not m.actions & SETSYMLIST and len(m_data_tail(m)) == 0)
+    m.connect(hostile.CLIENT, hostile.HELO)
+    r = m.message(hostile.NORMAL_FROM, msg, "QIDATMAIL", qid_at_mail=True)
+    ars = inserted_ar(r)
+    rep.check("mta-no-symlist", "then a normal message: one Authentication-Results inserted",
+              len(ars) == 1 and r[-1][0] == b"c", r)
+    m.close()
+    log_text = open(os.path.join(work, "milter.log"), errors="replace").read() if os.path.exists(
+        os.path.join(work, "milter.log")) else None
+    if log_text is not None:
+        rep.check("mta-no-symlist", "the verdict line names the queue id sent with MAIL",
+                  "QIDATMAIL" in log_text)
 
     # 6. Connections dropped in the middle of a body; the milter must free them.
     def drop_some(n):
