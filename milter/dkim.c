@@ -60,6 +60,7 @@ struct rawsig {
 	char	algorithm[32];
 	char	*b;			/* b= without whitespace, for matching */
 	bool	matched;
+	bool	prefetched;		/* its key lookup started as the field arrived */
 };
 
 struct am_dkim_msg {
@@ -507,6 +508,25 @@ am_dkim_msg_new(am_dkim_lib *l, const char *id)
 	return m;
 }
 
+static void	prefetch_start(am_dkim_msg *, const char *d, const char *s);
+
+/*
+ * Start the key lookup as soon as the signature field arrives: the SPF
+ * check runs at end of headers, and its lookups then overlap the keys'
+ * instead of queueing behind them.  Only the first MaximumSignatures
+ * fields (the most the library verifies); prescreen starts any other it
+ * chooses.
+ */
+static void
+prefetch_early(am_dkim_msg *m, struct rawsig *r)
+{
+	if (m->lib == NULL || m->dkim == NULL || m->nprefetch >= m->lib->max_sigs || r->domain[0] == '\0' ||
+	    r->selector[0] == '\0' || strlen(r->selector) + strlen("._domainkey.") + strlen(r->domain) > 253)
+		return;
+	prefetch_start(m, r->domain, r->selector);
+	r->prefetched = true;
+}
+
 /* Remember a DKIM-Signature field for reporting and matching. */
 static void
 note_signature(am_dkim_msg *m, const char *v, size_t len)
@@ -538,6 +558,7 @@ note_signature(am_dkim_msg *m, const char *v, size_t len)
 		r->b = b;
 	else
 		free(b);
+	prefetch_early(m, r);
 }
 
 /*
@@ -613,19 +634,44 @@ rsa_alg(dkim_alg_t alg)
  * they are answered in one round trip (its own queries join ours).
  */
 static void
-prefetch_key(am_dkim_msg *m, DKIM_SIGINFO *sig)
+prefetch_start(am_dkim_msg *m, const char *d, const char *s)
 {
-	const char *d = (const char *)dkim_sig_getdomain(sig);
-	const char *s = (const char *)dkim_sig_getselector(sig);
 	char name[256];
 	int n;
 
-	if (d == NULL || s == NULL || m->nprefetch >= AM_DKIM_REPORT_MAX)
+	if (m->nprefetch >= AM_DKIM_REPORT_MAX)
 		return;
 	n = snprintf(name, sizeof(name), "%s._domainkey.%s", s, d);
 	if (n <= 0 || (size_t)n >= sizeof(name))
 		return;
 	m->prefetch[m->nprefetch++] = am_dns_start(m->lib->res, name, AM_RR_TXT);
+}
+
+/* Started already when its field arrived? */
+static bool
+prefetched_early(const am_dkim_msg *m, const char *d, const char *s)
+{
+	char dn[AM_DOMAIN_MAX];
+	size_t i;
+
+	am_strlcpy(dn, d, sizeof(dn));
+	am_domain_normalize(dn);
+	for (i = 0; i < m->nraw; i++)
+		if (m->raw[i].prefetched && strcmp(m->raw[i].domain, dn) == 0 &&
+		    strcasecmp(m->raw[i].selector, s) == 0)
+			return true;
+	return false;
+}
+
+static void
+prefetch_key(am_dkim_msg *m, DKIM_SIGINFO *sig)
+{
+	const char *d = (const char *)dkim_sig_getdomain(sig);
+	const char *s = (const char *)dkim_sig_getselector(sig);
+
+	if (d == NULL || s == NULL || prefetched_early(m, d, s))
+		return;
+	prefetch_start(m, d, s);
 }
 
 static void

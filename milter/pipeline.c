@@ -221,9 +221,14 @@ am_check_eoh(am_check *c)
 	/* A domainless or doubled From still gets a defined DMARC verdict below. */
 	if (c->v.from_status == AM_FROM_OK)
 		c->dmarc = am_dmarc_start(c->eng->dmarc, c->v.from_domain);
-	/* Key lookups wait inside libopendkim; the SPF record, asked at MAIL FROM, meanwhile arrives. */
-	am_dkim_eoh(c->dkim);
+	/*
+	 * SPF first: its record was asked at MAIL FROM and the DKIM keys as
+	 * their signature fields arrived, so the SPF chain (include:,
+	 * redirect=) now runs while the keys are in flight; libopendkim
+	 * then finds them answered (measured cold: 3 -> 2 round trips).
+	 */
 	run_spf(c);
+	am_dkim_eoh(c->dkim);
 }
 
 void

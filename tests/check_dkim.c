@@ -643,13 +643,16 @@ START_TEST(test_own_details)
 		ck_assert(v.sig[i].verified);
 	ck_assert(!v.sig[6].verified);
 
-	/* Only the first 5 verified: 5 keys, not 7, each asked twice here
-	 * (our prefetch and libopendkim's own query; a live resolver merges them). */
+	/* Only 5 verified, each key asked twice here (our prefetch and
+	 * libopendkim's own query; a live resolver merges them), plus the
+	 * key of the first field, started as it arrived (the first 5 fields
+	 * are) but not chosen: the From domain comes later.  The 7th field's
+	 * key is never asked: 11, not 14. */
 	{
 		unsigned before = fz_queries(fz);
 
 		verify_own(5, "seven-sigs.eml", 4096, &v);
-		ck_assert_uint_eq(fz_queries(fz) - before, 2 * 5);
+		ck_assert_uint_eq(fz_queries(fz) - before, 2 * 5 + 1);
 	}
 
 	/* am_dkim_eom twice: the same verdict, no new lookups */

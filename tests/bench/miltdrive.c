@@ -36,6 +36,9 @@
  *                 ACK out of the numbers (see README: libmilter's replies at
  *                 end of message are two packets, the second held by Nagle
  *                 until the first is ACKed, and Linux delays that ACK ~40 ms)
+ *     -S MS       sleep MS milliseconds after MAIL (before the headers), so a
+ *                 milter's lookups started at MAIL FROM can finish before the
+ *                 end of the message (the cold-cache measurement's variant)
  *     -v          print what each milter did to the first message
  *     -P K        hold mode: open K connections to each milter, send each a
  *                 message up to the end of the body, then (all K in flight)
@@ -120,6 +123,7 @@ static const char *opt_helo = "a8-10.smtp-out.amazonses.com";
 static char opt_from[512] = "bench@us-east-1.amazonses.com";
 static bool opt_verbose;
 static bool opt_quickack;
+static long opt_mail_sleep_ms;	/* -S */
 static unsigned long qid_counter = 0x1000;
 
 static double
@@ -465,6 +469,9 @@ mconn_message(struct mconn *mc, const struct hdr *extra, int nextra, int extra_t
 		if (!macro(mc, 'M', buf, n) ||
 		    !stage(mc, 'M', addr, strlen(addr) + 1, SMFIP_NR_MAIL, out))
 			return false;
+		/* -S: as a slow client would, give MAIL FROM's lookups a head start. */
+		if (opt_mail_sleep_ms > 0)
+			usleep((useconds_t)opt_mail_sleep_ms * 1000);
 	}
 	if (!mc->done && !(mc->proto & SMFIP_NORCPT) &&
 	    !stage(mc, 'R', rcpt, strlen(rcpt) + 1, SMFIP_NR_RCPT, out))
@@ -639,8 +646,8 @@ parse_spec(struct milter *m, const char *spec)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: miltdrive [-n N] [-w W] [-k] [-q] [-x ADDR] [-H HELO] [-f FROM] [-v] "
-	    "[-P K -p PIDS] MESSAGE HOST:PORT...\n");
+	fprintf(stderr, "usage: miltdrive [-n N] [-w W] [-k] [-q] [-S MS] [-x ADDR] [-H HELO] [-f FROM] "
+	    "[-v] [-P K -p PIDS] MESSAGE HOST:PORT...\n");
 	exit(2);
 }
 
@@ -655,7 +662,7 @@ main(int argc, char **argv)
 	const char *pids = NULL;
 	double *chain_eom, *chain_total;
 
-	while ((ch = getopt(argc, argv, "n:w:kqx:H:f:vP:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:w:kqS:x:H:f:vP:p:")) != -1) {
 		switch (ch) {
 		case 'n': n = atol(optarg); break;
 		case 'w': warm = atol(optarg); break;
@@ -665,6 +672,7 @@ main(int argc, char **argv)
 		case 'f': snprintf(opt_from, sizeof(opt_from), "%s", optarg); from_set = true; break;
 		case 'v': opt_verbose = true; break;
 		case 'q': opt_quickack = true; break;
+		case 'S': opt_mail_sleep_ms = atol(optarg); break;
 		case 'P': holdk = atoi(optarg); break;
 		case 'p': pids = optarg; break;
 		default: usage();
@@ -672,7 +680,7 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 2 || argc - 1 > MAX_MILTERS || n <= 0 || warm < 0)
+	if (argc < 2 || argc - 1 > MAX_MILTERS || n <= 0 || warm < 0 || opt_mail_sleep_ms < 0)
 		usage();
 	if (!load_message(argv[0])) {
 		fprintf(stderr, "miltdrive: cannot parse %s\n", argv[0]);
