@@ -62,6 +62,10 @@ am_session_free(am_session *s)
 enum am_session_action
 am_session_connect(am_session *s, const char *ip)
 {
+	/* A connect on a used session (an MTA that skips QUIT_NC) starts afresh. */
+	message_reset(s);
+	s->checking = false;
+	s->client_ip[0] = s->helo[0] = '\0';
 	/* Local submission or a unix-socket client: no address SPF could check. */
 	if (ip == NULL || *ip == '\0')
 		return AM_SESSION_ACCEPT;
