@@ -186,8 +186,7 @@ wait_for_inflight(const struct am_transport *t)
 		nanosleep(&ts, NULL);
 	if (t->inflight() == 0)
 		return true;
-	am_log(LOG_WARNING, "stopping with %u %s still running", t->inflight(),
-	    t == &am_transport_libmilter ? "callback(s)" : "connection(s)");
+	am_log(LOG_WARNING, "stopping with %u %s still running", t->inflight(), t->inflight_what);
 	return false;
 }
 

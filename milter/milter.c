@@ -380,4 +380,5 @@ const struct am_transport am_transport_libmilter = {
 	.run = libmilter_run,
 	.stop = libmilter_stop,
 	.inflight = libmilter_inflight,
+	.inflight_what = "callback(s)",
 };

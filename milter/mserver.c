@@ -58,7 +58,7 @@
 struct mconn {
 	int	fd;
 	bool	tcp;
-	bool	reading;		/* waiting for the MTA (stop may shut it down) */
+	atomic_bool reading;		/* waiting for the MTA (stop may shut it down) */
 	struct mconn *next, *prev;	/* registry, for stop */
 	am_session *session;		/* after negotiation */
 	struct am_moptneg proto;	/* what was negotiated */
@@ -126,17 +126,18 @@ conn_unregister(struct mconn *m)
 	pthread_mutex_unlock(&lock);
 }
 
-/* Between batches: false when stopping (the connection must end). */
+/*
+ * Between batches, without the registry lock: the stop sets `stopping`
+ * and then shuts down every connection it finds reading; a connection
+ * sets `reading` and then looks at `stopping`.  With sequentially
+ * consistent atomics one of the two always sees the other, so no
+ * connection is left waiting for the MTA after a stop.  false: stopping.
+ */
 static bool
 conn_set_reading(struct mconn *m, bool reading)
 {
-	bool go_on;
-
-	pthread_mutex_lock(&lock);
-	m->reading = reading;
-	go_on = !atomic_load(&stopping);
-	pthread_mutex_unlock(&lock);
-	return go_on;
+	atomic_store(&m->reading, reading);
+	return !atomic_load(&stopping);
 }
 
 /* ---- edits and replies -------------------------------------------------- */
@@ -499,9 +500,10 @@ serve_connection(int fd, const struct sockaddr_storage *peer)
 	if (!listen_tcp)
 		set_timeouts(fd);
 
-	m.reading = true;
+	atomic_init(&m.reading, false);
 	conn_register(&m);
-	serve(&m);
+	if (conn_set_reading(&m, true))		/* not when accepted as the stop began */
+		serve(&m);
 	conn_unregister(&m);
 	close(fd);
 	am_session_free(m.session);
@@ -625,7 +627,7 @@ native_stop(void)
 	(void)shutdown(listen_fd, SHUT_RDWR);
 	pthread_mutex_lock(&lock);
 	for (m = conns; m != NULL; m = m->next) {
-		if (m->reading)
+		if (atomic_load(&m->reading))
 			(void)shutdown(m->fd, SHUT_RDWR);
 	}
 	pthread_mutex_unlock(&lock);
@@ -649,4 +651,5 @@ const struct am_transport am_transport_native = {
 	.run = native_run,
 	.stop = native_stop,
 	.inflight = native_inflight,
+	.inflight_what = "connection thread(s)",
 };

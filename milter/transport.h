@@ -30,6 +30,7 @@ struct am_transport {
 	 * (libmilter) or messages between end-of-message and the reply (native).
 	 */
 	unsigned (*inflight)(void);
+	const char *inflight_what;	/* what inflight() counts, for the log */
 };
 
 extern const struct am_transport am_transport_native;
