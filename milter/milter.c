@@ -20,6 +20,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "mproto.h"
 #include "transport.h"
 #include "session.h"
 #include "util.h"
@@ -32,9 +33,6 @@ struct conn {
 	am_session *session;
 };
 
-/* Stages we never need, and stages whose reply is always "continue". */
-#define WANT_SKIP	(SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA)
-#define WANT_NOREPLY	(SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 
 static sfsistat
 reply(const struct conn *c, unsigned long nr_flag)
@@ -78,12 +76,10 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
     unsigned long *pf3)
 {
-	unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	unsigned long actions = AM_MPROTO_NEED_ACTIONS(am_engine_conf(engine)->reject_failures);
 
 	(void)f2;
 	(void)f3;
-	if (am_engine_conf(engine)->reject_failures)
-		actions |= SMFIF_QUARANTINE;
 	if ((f0 & actions) != actions) {
 		am_log(LOG_ERR, "the MTA does not allow adding and changing headers: cannot work");
 		return SMFIS_REJECT;
@@ -93,8 +89,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 		*pf0 |= SMFIF_SETSYMLIST;
 		(void)smfi_setsymlist(ctx, SMFIM_EOM, "i");
 	}
-	/* Headers exactly as sent (DKIM c=simple needs the space after the colon). */
-	*pf1 = f1 & (WANT_SKIP | WANT_NOREPLY | SMFIP_HDR_LEADSPC);
+	*pf1 = f1 & AM_MPROTO_WANT_PROTOCOL;
 	*pf2 = 0;
 	*pf3 = 0;
 	if (conn_new(ctx, *pf1) == NULL)

@@ -7,16 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 
 #include "mproto.h"
 
-/* Stages we never need, and stages whose reply is always "continue". */
-#define WANT_SKIP	(SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA)
-#define WANT_NOREPLY	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
-/* Header values exactly as sent: DKIM c=simple needs the space after the colon. */
-#define WANT_PROTOCOL	(WANT_SKIP | WANT_NOREPLY | SMFIP_HDR_LEADSPC)
+/* No connect reply either: nothing to say there but "continue" or a pass-through. */
+#define WANT_PROTOCOL	(AM_MPROTO_WANT_PROTOCOL | SMFIP_NR_CONN)
 
 static uint32_t
 get32(const char *p)

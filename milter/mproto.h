@@ -18,7 +18,20 @@
 
 #include "util.h"
 
+#include <libmilter/mfapi.h>		/* SMFIF_*, SMFIP_* (with mfdef.h) */
+
 #define AM_MPROTO_VERSION	6
+/*
+ * What both transports ask of the MTA: the stages we never need skipped,
+ * no reply for the stages whose answer is always "continue", header
+ * values exactly as sent (DKIM c=simple needs the space after the colon).
+ * The native engine adds SMFIP_NR_CONN; libmilter answers at connect.
+ */
+#define AM_MPROTO_WANT_PROTOCOL	(SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | \
+	SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC)
+/* The actions we need: add and change headers, and quarantine under RejectFailures. */
+#define AM_MPROTO_NEED_ACTIONS(reject_failures) \
+	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | ((reject_failures) ? SMFIF_QUARANTINE : 0))
 /* Largest packet accepted (the MTA's ceiling is 1 MiB with SMFIP_MDS_1M). */
 #define AM_MPROTO_MAX_PACKET	(1024 * 1024)
 

@@ -209,14 +209,12 @@ static enum handled
 on_optneg(struct mconn *m, const struct am_mpacket *p)
 {
 	struct am_moptneg mta;
-	uint32_t need = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	uint32_t need = AM_MPROTO_NEED_ACTIONS(am_engine_conf(engine)->reject_failures);
 	char err[256];
 	bool symlist;
 
 	if (!am_mproto_parse_optneg(p, &mta))
 		return protocol_error(m, "malformed option negotiation", p->cmd);
-	if (am_engine_conf(engine)->reject_failures)
-		need |= SMFIF_QUARANTINE;
 	if (!am_mproto_negotiate(&mta, need, &m->proto, &symlist, err, sizeof(err))) {
 		am_log(LOG_ERR, "milter connection from %s: %s", m->peer, err);
 		return CLOSE;
