@@ -24,6 +24,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -769,6 +770,20 @@ am_dkim_eoh(am_dkim_msg *m)
 	}
 }
 
+/* Does buf hold an LF not preceded by CR (prev_cr: the previous chunk ended in CR)? */
+static bool
+has_bare_lf(const unsigned char *buf, size_t len, bool prev_cr)
+{
+	const unsigned char *p = buf, *end = buf + len, *lf;
+
+	while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (lf == buf ? !prev_cr : lf[-1] != '\r')
+			return true;
+		p = lf + 1;
+	}
+	return false;
+}
+
 void
 am_dkim_body(am_dkim_msg *m, const unsigned char *buf, size_t len)
 {
@@ -781,6 +796,12 @@ am_dkim_body(am_dkim_msg *m, const unsigned char *buf, size_t len)
 		am_dkim_eoh(m);
 	if (m->dkim == NULL || m->eoh_stat != DKIM_STAT_OK)
 		return;
+	/* The MTA sends CRLF lines: such a chunk goes to the library as it is. */
+	if (!has_bare_lf(buf, len, m->body_cr)) {
+		(void)dkim_body(m->dkim, (unsigned char *)buf, len);
+		m->body_cr = buf[len - 1] == '\r';
+		return;
+	}
 	/* Bare LF -> CRLF, also when the CR ended the previous chunk. */
 	for (i = 0; i < len; i++) {
 		bool prev_cr = i > 0 ? buf[i - 1] == '\r' : m->body_cr;
@@ -1114,20 +1135,33 @@ has_siglist(am_dkim_msg *m)
 
 static void verify_and_report(am_dkim_msg *, struct am_dkim_verdict *);
 
-/* Idempotent: the first call verifies, later calls return the same verdict. */
+/* Bytes of a verdict in use: the counts and the filled signatures. */
+static size_t
+verdict_used_size(const struct am_dkim_verdict *v)
+{
+	return offsetof(struct am_dkim_verdict, sig) + v->count * sizeof(v->sig[0]);
+}
+
+/*
+ * Idempotent: the first call verifies, later calls return the same verdict.
+ * Only the filled part of the verdict is written and kept (a verdict has
+ * room for AM_DKIM_REPORT_MAX signatures, ~30 KB; a message has one or two).
+ */
 void
 am_dkim_eom(am_dkim_msg *m, struct am_dkim_verdict *out)
 {
 	if (out == NULL)
 		return;
-	memset(out, 0, sizeof(*out));
+	out->count = out->total = 0;
 	if (m == NULL)
 		return;
-	if (m->result == NULL) {
-		m->result = am_xcalloc(1, sizeof(*m->result));
-		verify_and_report(m, m->result);
+	if (m->result != NULL) {
+		memcpy(out, m->result, verdict_used_size(m->result));
+		return;
 	}
-	memcpy(out, m->result, sizeof(*out));
+	verify_and_report(m, out);
+	m->result = am_xmalloc(verdict_used_size(out));
+	memcpy(m->result, out, verdict_used_size(out));
 }
 
 static void

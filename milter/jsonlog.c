@@ -37,14 +37,20 @@ am_json_string(struct am_buf *b, const char *s, size_t len)
 static void
 key_str(struct am_buf *b, const char *key, const char *value, bool comma)
 {
-	am_buf_printf(b, "%s\"%s\":", comma ? "," : "", key);
+	if (comma)
+		am_buf_addc(b, ',');
+	am_buf_addc(b, '"');
+	am_buf_adds(b, key);
+	am_buf_adds(b, "\":");
 	am_json_string(b, value, strlen(value));
 }
 
 static void
 key_bool(struct am_buf *b, const char *key, bool value)
 {
-	am_buf_printf(b, ",\"%s\":%s", key, value ? "true" : "false");
+	am_buf_adds(b, ",\"");
+	am_buf_adds(b, key);
+	am_buf_adds(b, value ? "\":true" : "\":false");
 }
 
 static void

@@ -65,7 +65,7 @@ struct am_dkim_sig {
 };
 
 struct am_dkim_verdict {
-	size_t	count;			/* entries used in sig[] */
+	size_t	count;			/* entries used in sig[]; those beyond are unspecified */
 	size_t	total;			/* DKIM-Signature fields seen (may exceed count) */
 	struct am_dkim_sig sig[AM_DKIM_REPORT_MAX];
 };

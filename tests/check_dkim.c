@@ -670,7 +670,10 @@ START_TEST(test_own_details)
 		q = fz_queries(fz);
 		am_dkim_eom(m, &v2);
 		ck_assert_uint_eq(fz_queries(fz), q);
-		ck_assert(memcmp(&v, &v2, sizeof(v)) == 0);
+		/* the filled part is what a verdict holds (sig[] beyond count is unused) */
+		ck_assert_uint_eq(v.count, v2.count);
+		ck_assert_uint_eq(v.total, v2.total);
+		ck_assert(memcmp(v.sig, v2.sig, v.count * sizeof(v.sig[0])) == 0);
 		ck_assert(v.sig[0].duplicated_suffix);
 		am_dkim_msg_free(m);
 		am_dkim_lib_free(lib);
