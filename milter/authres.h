@@ -1,7 +1,7 @@
 /*
  * authres.h - rendering the RFC 8601 Authentication-Results header.
  *
- * Owns: the exact header format of DESIGN.md, and quoting of every value
+ * Owns: the exact header format of alignmilter(8) "Authentication-Results", and quoting of every value
  * that came from the message or the DNS so the header stays well formed.
  */
 #ifndef AM_AUTHRES_H

@@ -1,7 +1,7 @@
 /*
  * domaincheck-log.c - what the alignment log tells alignmilter-check.
  *
- * Owns: reading an alignment log (JSON Lines, DESIGN.md) and, for one From
+ * Owns: reading an alignment log (JSON Lines, alignmilter(8) "Alignment log") and, for one From
  * domain, collecting the DKIM selectors SES signed with under d=<domain>,
  * the custom MAIL FROM domain and region SES used, and how much of the
  * domain's mail was SES mail.  Records are read back into verdicts by

@@ -1,5 +1,5 @@
 /*
- * jsonlog.h - the alignment log record (JSON Lines) of DESIGN.md.
+ * jsonlog.h - the alignment log record (JSON Lines) of alignmilter(8) and docs/alignment-log.md.
  *
  * Owns: the record's keys and their order, and JSON string escaping of
  * everything that came from the message or the DNS (always valid UTF-8

@@ -1,6 +1,6 @@
 /*
  * jsonrec.h - reading an alignment log record (the JSON line that
- * jsonlog.c writes, DESIGN.md "Alignment log") back into a verdict.
+ * jsonlog.c writes, alignmilter(8) "Alignment log") back into a verdict.
  *
  * Owns: which keys a record must have and of what type, the mapping of
  * result names back to the verdict's enums, and UTC time stamps in the

@@ -3,8 +3,8 @@
  *
  * Why: libopendkim 2.11 as Debian ships it decodes the key of every
  * signature of every message with d2i_PUBKEY_bio(), and OpenSSL 3.0's
- * decoder set-up is most of the CPU a verification costs (~60%, see
- * LIBRARY-NOTES.md).  libopendkim offers no hook for it, so this file
+ * decoder set-up is most of the CPU a verification costs (~60%, measured
+ * with callgrind; tests/bench/README.md keeps the profile log).  libopendkim offers no hook for it, so this file
  * defines d2i_PUBKEY_bio() in the executable: the dynamic linker binds
  * libopendkim's call to it (ELF symbol interposition; the link exports
  * the symbol explicitly, see Makefile.am), and every call we do not

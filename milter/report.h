@@ -2,7 +2,7 @@
  * report.h - the per-From-domain tallies of alignmilter-report and their
  * plain-text and JSON renderings.
  *
- * Owns: what counts as a pass and as aligned (DESIGN.md "Alignment
+ * Owns: what counts as a pass and as aligned (alignmilter(8) "Alignment
  * log"): SPF pass = spf.result pass; SPF aligned = pass and aligned; a
  * message is DKIM pass when any signature passed and DKIM aligned when
  * any passing signature is aligned; DMARC pass = dmarc.result pass.

@@ -3,7 +3,7 @@
  *
  * Owns: SES recognition (amazonses.com DKIM signature, envelope domain
  * under amazonses.com, Feedback-ID / X-SES-Outgoing), the region and
- * MAIL FROM kind, and the hints of DESIGN.md with the fix each names.
+ * MAIL FROM kind, and the hints of alignmilter(8) with the fix each names.
  * Reads a filled verdict; writes only ses and hints.
  */
 #ifndef AM_SES_H

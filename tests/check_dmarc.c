@@ -324,7 +324,7 @@ END_TEST
 /* ---- alignment ------------------------------------------------------------ */
 
 /*
- * The cases libopendmarc 1.4.2 gets wrong (LIBRARY-NOTES.md): each must
+ * The cases libopendmarc 1.4.2 gets wrong (tests/dmarc/DEVIATIONS.md): each must
  * come out right here.  The library's own answer is printed for the record.
  */
 START_TEST(test_alignment_library_bugs)

@@ -5,7 +5,7 @@
  * in-process zone (fakezone), i.e. the same code path as with libunbound.
  * The conformance part runs the openspf RFC 7208 and RFC 4408 suites from
  * tests/spf/rfc7208.tsv and rfc4408.tsv (generated from the YAML in
- * ../shared/testdata/spf by tests/spf/yaml2tsv.py); known failures are
+ * tests/vectors/spf by tests/spf/yaml2tsv.py); known failures are
  * explained in tests/spf/DEVIATIONS.md.
  */
 #include "config.h"

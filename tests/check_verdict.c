@@ -1,10 +1,10 @@
 /*
  * check_verdict.c - unit tests of the verdict consumers and the pipeline.
  *
- * Owns the tests of milter/ses.c (SES recognition, the hints of DESIGN.md
+ * Owns the tests of milter/ses.c (SES recognition, the hints of alignmilter(8)
  * and their fix texts), milter/authres.c (the Authentication-Results
  * value, exact strings and quoting of hostile values), milter/jsonlog.c
- * (the alignment-log record: valid JSON, DESIGN.md's keys and types,
+ * (the alignment-log record: valid JSON, alignmilter(8)'s keys and types,
  * hostile bytes), milter/summary.c (the syslog line), milter/pipeline.c
  * (an SES-shaped message end to end over the in-process fakezone) and
  * milter/offline.c (the -t mode) and milter/session.c (what both milter
@@ -1419,7 +1419,7 @@ END_TEST
 
 /* ==== alignment log ======================================================== */
 
-/* The DESIGN.md record's verdict: SES default MAIL FROM, Easy DKIM, p=none. */
+/* The alignmilter(8) example record's verdict: SES default MAIL FROM, Easy DKIM, p=none. */
 static void
 design_log_verdict(struct am_verdict *v)
 {
@@ -1427,7 +1427,7 @@ design_log_verdict(struct am_verdict *v)
 	v->ts = 1795755600;		/* 2026-11-27T05:00:00Z */
 	am_strlcpy(v->queue_id, "4Fx1", sizeof(v->queue_id));
 	am_strlcpy(v->mail_from, "0100018c@us-east-1.amazonses.com", sizeof(v->mail_from));
-	v->dkim.count = v->dkim.total = 1;	/* DESIGN's example shows one signature */
+	v->dkim.count = v->dkim.total = 1;	/* the man page's example shows one signature */
 	v->ses.is_ses = true;
 	v->ses.default_mail_from = true;
 	am_strlcpy(v->ses.region, "us-east-1", sizeof(v->ses.region));
@@ -1514,9 +1514,9 @@ static const struct keyspec dmarc_extra[] = {
 static const struct keyspec ses_keys[] = { { "region", J_STR }, { "mail_from", J_STR } };
 
 /*
- * The record's schema: DESIGN.md's keys, in its order, with their types;
+ * The record's schema: alignmilter(8)'s keys, in its order, with their types;
  * nested objects may carry only the known optional keys.  Returns the
- * number of keys beyond DESIGN.md's.
+ * number of keys beyond the example's.
  */
 static unsigned
 check_record_schema(const struct jval *r)
@@ -1598,7 +1598,7 @@ START_TEST(jsonlog_design_record_schema)
 END_TEST
 
 /*
- * DESIGN's example record, byte for byte, with alignmilter's documented
+ * alignmilter(8)'s example record, byte for byte, with alignmilter's documented
  * extensions (alignmilter(8)): dkim[].key_bits when known, dmarc.pct and
  * dmarc.record_domain when a record was found.
  */
@@ -1618,7 +1618,7 @@ START_TEST(jsonlog_design_example_exact)
 	am_strlcpy(v.dmarc.record_domain, "example.com", sizeof(v.dmarc.record_domain));
 	am_buf_init(&b);
 	am_buf_init(&want);
-	/* DESIGN's text with the two extension points filled in. */
+	/* The man page's text with the two extension points filled in. */
 	p = strstr(design_record, "\"aligned\":true}");
 	q = strstr(design_record, "\"aspf\":\"r\"}");
 	ck_assert_ptr_nonnull(p);

@@ -20,7 +20,7 @@ through dnsdelay.py (every answer DELAY ms late) is restarted before each
 trial and sent one message; the relay's log shows which lookups it made
 and which were in flight together.  Everything is written to
 WORK/results.json and rendered into RESULTS.md (machine, versions,
-command, tables, ratios against issue 6's targets).
+command, tables, ratios against the performance targets).
 
   bench.py WORK/bench.json
 BENCH_COLD_ONLY=1: only the cold-cache measurement (a short RESULTS file).
@@ -448,7 +448,7 @@ def cold_trial(cc, mail_sleep_ms):
 
 
 def cold_cache():
-    """Issue 6: a cold key lookup costs one DNS round trip (lookups overlap, not queue)."""
+    """Target: a cold key lookup costs one DNS round trip (lookups overlap, not queue)."""
     cc = CFG["cold"]
     d = cc["delay_ms"]
     variants = (("back-to-back", 0), ("MAIL, %d ms pause, rest of message" % (4 * d), 4 * d))
@@ -627,7 +627,7 @@ def render():
         w("| %s | %.1f MB | %.1f MB |" % (sysn, h.get("rss_kb_100", 0) / 1024, RES["hwm_kb"].get(sysn, 0) / 1024))
     w("")
     # Ratios and targets.
-    w("## Ratios against issue 6's targets")
+    w("## Ratios against the performance targets")
     w("")
     w("| target | measured | met |")
     w("|---|---|---|")
@@ -758,7 +758,7 @@ def render_cold(w):
     if not co:
         return
     d = co["delay_ms"]
-    w("## Cold cache: one message with nothing cached (issue 6)")
+    w("## Cold cache: one message with nothing cached")
     w("")
     w("A second alignmilter asks the nsd through `dnsdelay.py`, which answers every query "
       "D = %d ms after it arrives, each on its own thread (queries in flight together are each "

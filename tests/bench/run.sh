@@ -146,7 +146,7 @@ say "dnsdelay.py on 127.0.0.1:$RELAY_PORT (answers of $DNS_IP:53 delayed $COLD_D
 	{ cat "$WORK/pool/verify.txt" >&2; die "python3-dkim cannot verify the pool's first message"; }
 
 # --- the milters ------------------------------------------------------------
-# Each set twice: on loopback TCP (the comparison issue 6 asks for) and on
+# Each set twice: on loopback TCP (the comparison the targets are set for) and on
 # unix sockets (no Nagle/delayed-ACK stall; see README).
 # start_milters TAG SOCKET_AM SOCKET_ODK SOCKET_ODM: sets AM_PID_TAG etc.
 start_milters() {

@@ -88,7 +88,7 @@ fi
 "$E2E_PY" "$here/scenarios.py" offline "$WORK" >"$WORK/offline.out" 2>&1
 cat "$WORK/offline.out"; count "$WORK/offline.out"
 
-# Issue 7: alignmilter-check against this nsd (inputs from the live
+# The tools: alignmilter-check against this nsd (inputs from the live
 # alignment log) and alignmilter-report on that log (tools.py).
 "$E2E_PY" "$here/tools.py" "$WORK" >"$WORK/tools.out" 2>&1
 cat "$WORK/tools.out"; count "$WORK/tools.out"

@@ -3,7 +3,7 @@
 
 Owns: what each scenario sends (client address, HELO, envelope, From,
 DKIM signatures, tampering, extra headers) and what alignmilter's contract
-(/work/shared/DESIGN.md, RFC 8601/7208/6376/7489) says must come out:
+(alignmilter(8), RFC 8601/7208/6376/7489) says must come out:
 the SMTP reply, the one Authentication-Results header inserted first, the
 alignment-log record (matched by queue id) and the verdict line on the
 milter's stderr.  Reads the running pieces from WORK/e2e.json (written by

@@ -11,7 +11,7 @@ holds the alignment log the live milter wrote:
       ses-custom grades A (100, exit 0); ses-default, strict, noeasydkim
       and dupsuffix lose exactly the points of the SCORING table of
       man/alignmilter-check.1 (each part capped), with the hint names of
-      DESIGN.md and fix lines holding the zone-file text to publish.
+      alignmilter(8) and fix lines holding the zone-file text to publish.
   alignmilter-report --json on the same log: per-domain figures equal the
       ones counted here, independently, from the same lines (definitions
       of man/alignmilter-report.1); --html renders a self-contained page

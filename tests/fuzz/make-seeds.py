@@ -3,7 +3,7 @@
 
 Run from anywhere with Debian's python3 (python3-yaml):
     /usr/bin/python3 tests/fuzz/make-seeds.py [TESTDATA_DIR]
-TESTDATA_DIR defaults to ../shared/testdata beside the checkout.  Seeds are
+TESTDATA_DIR defaults to tests/vectors in this tree.  Seeds are
 small and meaningful: real config lines, Authentication-Results values,
 messages of the DKIM/DMARC vectors, From values of the DMARC tables, SPF
 records of the openspf RFC 7208 suite, the CVE-2023-42118 trigger, and
@@ -22,7 +22,7 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
-TD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, "..", "shared", "testdata")
+TD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, "tests", "vectors")
 CORPUS = os.path.join(HERE, "corpus")
 
 

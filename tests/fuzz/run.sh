@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh - build and run alignmilter's libFuzzer targets (issue 5).
+# run.sh - build and run alignmilter's libFuzzer targets.
 #
 #   tests/fuzz/run.sh BUILDDIR SECONDS [TARGET...]
 #

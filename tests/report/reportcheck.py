@@ -7,7 +7,7 @@ Subcommands (all print a reason and exit 1 on a mismatch):
                       lines); NOW is the epoch the records are placed before.
   expect [--domain D]... [--since EPOCH] LOG...
                       print the expected {"domains": [...]} counted here,
-                      from the same logs, by DESIGN.md's definitions.
+                      from the same logs, by alignmilter(8)'s definitions.
   json EXPECTED ACTUAL    compare the report's --json output with EXPECTED.
   html EXPECTED DOM PAGE  compare the numbers read back from Chromium's DOM dump
                       with EXPECTED; PAGE (the file) must reference nothing external.

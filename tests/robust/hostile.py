@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """hostile.py - hostile messages and hostile DNS, live through Postfix and through -t.
 
-Owns: the robustness cases of issue 5 ("Hostile messages", "Hostile DNS")
+Owns: the robustness cases ("Hostile messages", "Hostile DNS")
 and their assertions.  Each live case runs on ONE SMTP connection: the
 hostile message, then a normal signed message (forged.example.org, which
 must come out spf=pass dkim=pass dmarc=pass).  Asserted per case: the

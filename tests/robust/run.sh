@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/robust/run.sh [BUILDDIR] - alignmilter under hostile input, hostile
-# DNS and MTA faults, live (Postfix) and through -t.  The CI part of issue 5.
+# DNS and MTA faults, live (Postfix) and through -t.  The part CI runs.
 #
 # Owns: one complete robustness run on the rig of tests/e2e plus
 # tests/robust/lib.sh (hostile nsd zone, the lying DNS front, DNSTimeout 2):

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/robust/soak.sh [BUILDDIR] [N] [C] - the soak of issue 5 ("make soak").
+# tests/robust/soak.sh [BUILDDIR] [N] [C] - the soak ("make soak").
 #
 # Owns: N messages (default 100000) through the live path (smtpload ->
 # Postfix -> alignmilter -> sink) at C concurrent SMTP connections

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/robust/valgrind.sh [BUILDDIR] [N] - alignmilter under valgrind memcheck ("make valgrind").
 #
-# Owns: the memcheck run of issue 5.  The live rig of tests/robust/lib.sh
+# Owns: the memcheck run.  The live rig of tests/robust/lib.sh
 # with the milter started as
 #   valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9
 #            --suppressions=tests/robust/valgrind.supp alignmilter -f ...

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """yaml2tsv.py - convert the openspf YAML test suites into a line format.
 
-Owns: turning ../shared/testdata/spf/rfc7208-tests.yml (or rfc4408-tests.yml)
+Owns: turning tests/vectors/spf/rfc7208-tests.yml (or rfc4408-tests.yml)
 into the tab-separated fixture read by tests/check_spf.c, so the C test needs
 no YAML parser and `make check` needs no Python.  The generated files are
 committed next to this script (rfc7208.tsv, rfc4408.tsv); re-run it only when
