@@ -678,7 +678,14 @@ dmarc_lib_policy(const char *from, const char *record, const char *org,
 	return true;
 }
 
-/* Our alignment of every identifier; reported even without a record. */
+/*
+ * Our alignment of every identifier; reported even without a record.
+ * An identifier's aligned flag is its domain's alignment alone (RFC 7489
+ * 3.1, RFC 9989 4.4), whatever its result, so a broken signature for the
+ * From domain reads "aligned, fail" and not "unaligned".  DMARC counts
+ * an identifier only when it is aligned and passes (RFC 7489 4.2): that
+ * is what spf_aligned and dkim_aligned of the DMARC verdict say.
+ */
 static void
 dmarc_align(const am_dmarc *d, const char *from, struct am_spf_verdict *spf,
     struct am_dkim_verdict *dkim, struct am_dmarc_verdict *out)
@@ -688,16 +695,14 @@ dmarc_align(const am_dmarc *d, const char *from, struct am_spf_verdict *spf,
 	out->spf_aligned = false;
 	out->dkim_aligned = false;
 	if (spf != NULL) {
-		spf->aligned = from != NULL && spf->result == AM_SPF_PASS &&
-		    am_dmarc_aligned(d, from, spf->domain, out->aspf == 's');
-		out->spf_aligned = spf->aligned;
+		spf->aligned = from != NULL && am_dmarc_aligned(d, from, spf->domain, out->aspf == 's');
+		out->spf_aligned = spf->aligned && spf->result == AM_SPF_PASS;
 	}
 	for (i = 0; dkim != NULL && i < dkim->count && i < AM_DKIM_REPORT_MAX; i++) {
 		struct am_dkim_sig *s = &dkim->sig[i];
 
-		s->aligned = from != NULL && s->result == AM_DKIM_PASS &&
-		    am_dmarc_aligned(d, from, s->domain, out->adkim == 's');
-		if (s->aligned)
+		s->aligned = from != NULL && am_dmarc_aligned(d, from, s->domain, out->adkim == 's');
+		if (s->aligned && s->result == AM_DKIM_PASS)
 			out->dkim_aligned = true;
 	}
 }

@@ -311,12 +311,16 @@ am_dc_render_text(const struct am_dc_result *r, struct am_buf *out)
 		if (k->hint >= 0)
 			am_buf_printf(out, " [%s]", am_hint_name((enum am_hint)k->hint));
 		am_buf_printf(out, ": %s\n", k->detail);
-		/* Each zone-file line on its own, ready to paste. */
+		/*
+		 * Each zone-file line on its own at the left margin, ready to
+		 * paste: a zone file takes a line that starts with a blank for
+		 * one without an owner name.
+		 */
 		for (p = k->fix; p != NULL && *p != '\0'; p = *e ? e + 1 : e) {
 			e = strchr(p, '\n');
 			if (e == NULL)
 				e = p + strlen(p);
-			am_buf_printf(out, "     fix: %.*s\n", (int)(e - p), p);
+			am_buf_printf(out, "%.*s\n", (int)(e - p), p);
 		}
 	}
 }
@@ -328,6 +332,23 @@ dc_json_str(struct am_buf *out, const char *s)
 		am_buf_adds(out, "null");
 	else
 		am_json_string(out, s, strlen(s));
+}
+
+/* The fix's lines as a JSON array of strings ([] for no fix). */
+static void
+dc_json_lines(struct am_buf *out, const char *s)
+{
+	const char *e;
+
+	am_buf_addc(out, '[');
+	for (; s != NULL && *s != '\0'; s = *e ? e + 1 : e) {
+		if ((e = strchr(s, '\n')) == NULL)
+			e = s + strlen(s);
+		am_json_string(out, s, (size_t)(e - s));
+		if (*e != '\0')
+			am_buf_addc(out, ',');
+	}
+	am_buf_addc(out, ']');
 }
 
 void
@@ -347,6 +368,8 @@ am_dc_render_json(const struct am_dc_result *r, struct am_buf *out)
 		dc_json_str(out, k->hint >= 0 ? am_hint_name((enum am_hint)k->hint) : NULL);
 		am_buf_adds(out, ",\"fix\":");
 		dc_json_str(out, k->fix);
+		am_buf_adds(out, ",\"records\":");
+		dc_json_lines(out, k->fix);
 		am_buf_printf(out, ",\"points\":%u,\"detail\":", k->points);
 		dc_json_str(out, k->detail);
 		am_buf_addc(out, '}');

@@ -63,9 +63,16 @@ struct am_dc_result {
 struct am_dc_result *am_dc_run(am_resolver *, const am_dmarc *, const struct am_dc_options *);
 void	am_dc_result_free(struct am_dc_result *);
 
-/* One line per check (status, name, points, hint, detail) plus fix lines. */
+/*
+ * One line per check (status, name, points, hint, detail), each followed
+ * by its fix as bare zone-file lines at the left margin, ready to paste.
+ */
 void	am_dc_render_text(const struct am_dc_result *, struct am_buf *out);
-/* {"domain":..,"grade":..,"score":..,"checks":[{"name","status","hint","fix","points","detail"}]} */
+/*
+ * {"domain":..,"grade":..,"score":..,"checks":[{"name","status","hint",
+ * "fix","records","points","detail"}]}: fix is the zone-file lines joined
+ * by "\n" (or null), records the same lines as an array.
+ */
 void	am_dc_render_json(const struct am_dc_result *, struct am_buf *out);
 
 /* The grade of a score: A >= 90, B >= 80, C >= 70, D >= 60, else F. */

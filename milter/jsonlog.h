@@ -3,7 +3,9 @@
  *
  * Owns: the record's keys and their order, and JSON string escaping of
  * everything that came from the message or the DNS (always valid UTF-8
- * out, whatever bytes came in).
+ * out, whatever bytes came in).  spf.aligned and dkim[].aligned are
+ * identifier alignment, whatever the result (verdict.h); a reader wanting
+ * DMARC's view takes aligned and "result":"pass" together.
  */
 #ifndef AM_JSONLOG_H
 #define AM_JSONLOG_H

@@ -477,8 +477,8 @@ top_member(struct ctx *c, void *arg, int i, const struct am_json *m)
 
 /*
  * What the log leaves out but the hint fixes name: which signature's key
- * was missing (or published under a doubled suffix), and the DMARC
- * alignment summary.
+ * was missing (or published under a doubled suffix), and the DMARC view
+ * of alignment (an identifier counts when aligned and passing).
  */
 static void
 infer(struct am_verdict *v)

@@ -12,7 +12,9 @@
  * The log does not carry every verdict field: key_not_found and
  * duplicated_suffix of a signature are inferred from the record's hints
  * (the failing signatures whose reason is "key not found"), so that
- * am_hint_fix() names the right selector.
+ * am_hint_fix() names the right selector; and DMARC's view
+ * (dmarc.spf_aligned, dmarc.dkim_aligned) is aligned and passing, since
+ * the record's aligned is identifier alignment alone.
  */
 #ifndef AM_JSONREC_H
 #define AM_JSONREC_H

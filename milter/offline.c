@@ -54,24 +54,51 @@ feed_header(void *arg, const char *name, size_t namelen, const char *value, size
 	return true;
 }
 
+/*
+ * Control bytes of names from the message become '?': the words stay one
+ * line, and no line of a hostile name can pass for a record below them.
+ */
+static void
+one_line(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/*
+ * The fixes go to err: "hint NAME: words", then each zone-file line of
+ * the fix on a line of its own at the left margin, ready to paste.
+ */
+static void
+print_fixes(const struct am_verdict *v, FILE *err)
+{
+	char fix[1024];
+	unsigned h;
+
+	for (h = 0; h < AM_HINT_COUNT; h++) {
+		if (!(v->hints & (1u << h)))
+			continue;
+		am_hint_fix(v, (enum am_hint)h, fix, sizeof(fix));
+		one_line(fix);
+		fprintf(err, "hint %s: %s\n", am_hint_name((enum am_hint)h), fix);
+		am_hint_records(v, (enum am_hint)h, fix, sizeof(fix));
+		if (fix[0] != '\0')
+			fprintf(err, "%s\n", fix);
+	}
+}
+
 static void
 print_result(const am_engine *e, const struct am_verdict *v, FILE *out, FILE *err)
 {
 	struct am_buf b;
-	char fix[1024];
-	unsigned h;
 
 	am_buf_init(&b);
 	am_authres_render(v, am_engine_conf(e)->authserv_id, &b);
 	fprintf(out, "%s:%s\n", AM_AUTHRES_NAME, b.data);
 	am_jsonlog_render(v, &b);
 	fputs(b.data, out);
-	for (h = 0; h < AM_HINT_COUNT; h++) {
-		if (!(v->hints & (1u << h)))
-			continue;
-		am_hint_fix(v, (enum am_hint)h, fix, sizeof(fix));
-		fprintf(err, "hint %s: %s\n", am_hint_name((enum am_hint)h), fix);
-	}
+	print_fixes(v, err);
 	am_buf_free(&b);
 }
 

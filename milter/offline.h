@@ -13,7 +13,8 @@
 /*
  * Check path ("-" = stdin) as if it arrived from client_ip/helo/mail_from;
  * print the Authentication-Results header and the alignment-log record to
- * out, the hints' fixes to err.  Returns 0, or 1 with a message on err
+ * out, the hints' fixes to err (per hint a "hint NAME: words" line, then
+ * the records to publish as bare zone-file lines).  Returns 0, or 1 with a message on err
  * for an unreadable or non-RFC 5322 file.
  */
 int	am_offline_check(am_engine *, const char *path, const char *client_ip,

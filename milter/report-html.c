@@ -22,6 +22,7 @@ static const char style[] =
 	"svg rect.bg{fill:#e3e3e3}svg rect.fg{fill:#3a7d44}svg rect.fg.low{fill:#c0392b}"
 	"svg rect.fg.mid{fill:#d68910}svg rect.fg.neutral{fill:#5d6d7e}"
 	"td.fix{font-family:monospace;font-size:.9em;max-width:60em;word-break:break-word}"
+	"pre.zone{margin:.3em 0 0;padding:.3em .5em;background:#eef3ee;white-space:pre;overflow-x:auto}"
 	".muted{color:#777}";
 
 /* A horizontal bar of pct percent, coloured by how good it is (unless neutral). */
@@ -84,6 +85,17 @@ regions(const struct am_rdomain *d, struct am_buf *b)
 	am_buf_adds(b, "</ul>\n");
 }
 
+/* The fix's zone-file lines, one per line, escaped, in a block to copy whole. */
+static void
+zone_block(struct am_buf *b, const char *records)
+{
+	if (records == NULL || records[0] == '\0')
+		return;
+	am_buf_adds(b, "<pre class=\"zone\">");
+	am_buf_add_markup(b, records);
+	am_buf_adds(b, "</pre>");
+}
+
 static void
 hints(const struct am_rdomain *d, struct am_buf *b)
 {
@@ -100,6 +112,7 @@ hints(const struct am_rdomain *d, struct am_buf *b)
 		    "<td class=\"fix\">", am_hint_name(order[i]), d->hints[order[i]], am_hint_name(order[i]),
 		    d->hints[order[i]]);
 		am_buf_add_markup(b, d->fix[order[i]] ? d->fix[order[i]] : "");
+		zone_block(b, d->records[order[i]]);
 		am_buf_adds(b, "</td></tr>\n");
 	}
 	am_buf_adds(b, "</table>\n");
@@ -118,8 +131,10 @@ domain(const struct am_rdomain *d, struct am_buf *b)
 	    "<th></th></tr>\n");
 	metric(b, "spf_pass", "SPF pass", d->spf_pass, d->messages);
 	metric(b, "spf_aligned", "SPF aligned", d->spf_aligned, d->messages);
+	metric(b, "spf_aligned_pass", "SPF aligned and passed", d->spf_aligned_pass, d->messages);
 	metric(b, "dkim_pass", "DKIM pass", d->dkim_pass, d->messages);
 	metric(b, "dkim_aligned", "DKIM aligned", d->dkim_aligned, d->messages);
+	metric(b, "dkim_aligned_pass", "DKIM aligned and passed", d->dkim_aligned_pass, d->messages);
 	metric(b, "dmarc_pass", "DMARC pass", d->dmarc_pass, d->messages);
 	metric(b, "ses", "via Amazon SES", d->ses, d->messages);
 	am_buf_adds(b, "</table>\n");

@@ -9,6 +9,8 @@
  *   tr[data-metric="spf_pass"|...][data-count][data-total]
  *   tr[data-hint][data-count], li[data-region][data-count],
  *   p.policy[data-policy], #summary[data-messages][data-domains].
+ * A hint's fix is its words, then its zone-file lines (HTML-escaped) in a
+ * pre.zone block, one record per line, to copy as they are.
  */
 #ifndef AM_REPORT_HTML_H
 #define AM_REPORT_HTML_H

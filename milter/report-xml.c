@@ -175,6 +175,7 @@ new_row(struct xrow *r, const struct am_verdict *v, time_t day)
 	r->envelope_from = am_xstrdup(envelope_domain(v));
 	r->spf_domain = am_xstrdup(v->spf.domain);
 	r->disposition = disposition(v);
+	/* RFC 7489's policy_evaluated: aligned AND passed, not the log's aligned. */
 	r->dkim_aligned = v->dmarc.dkim_aligned;
 	r->spf_aligned = v->dmarc.spf_aligned;
 	r->helo_scope = v->spf.helo_identity;

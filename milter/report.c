@@ -27,8 +27,10 @@ am_report_free(struct am_report *r)
 		struct am_rdomain *d = &r->domains[i];
 
 		free(d->domain);
-		for (j = 0; j < AM_HINT_COUNT; j++)
+		for (j = 0; j < AM_HINT_COUNT; j++) {
 			free(d->fix[j]);
+			free(d->records[j]);
+		}
 		for (j = 0; j < d->nregions; j++)
 			free(d->regions[j].name);
 		free(d->regions);
@@ -89,9 +91,31 @@ count_hints(struct am_rdomain *d, const struct am_verdict *v)
 			am_hint_fix(v, (enum am_hint)h, fix, sizeof(fix));
 			free(d->fix[h]);
 			d->fix[h] = am_xstrdup(fix);
+			am_hint_records(v, (enum am_hint)h, fix, sizeof(fix));
+			free(d->records[h]);
+			d->records[h] = am_xstrdup(fix);
 			d->fix_ts[h] = v->ts;
 		}
 	}
+}
+
+/* The DKIM figures of one message: any pass, any aligned, any aligned pass. */
+static void
+count_dkim(struct am_rdomain *d, const struct am_verdict *v)
+{
+	bool pass = false, aligned = false, aligned_pass = false;
+	size_t i;
+
+	for (i = 0; i < v->dkim.count; i++) {
+		const struct am_dkim_sig *s = &v->dkim.sig[i];
+
+		pass = pass || s->result == AM_DKIM_PASS;
+		aligned = aligned || s->aligned;
+		aligned_pass = aligned_pass || (s->aligned && s->result == AM_DKIM_PASS);
+	}
+	d->dkim_pass += pass;
+	d->dkim_aligned += aligned;
+	d->dkim_aligned_pass += aligned_pass;
 }
 
 void
@@ -99,20 +123,13 @@ am_report_add(struct am_report *r, const struct am_verdict *v)
 {
 	struct am_rdomain *d = domain_slot(r, v->from_domain);
 	enum am_dmarc_policy p = v->dmarc.record_found ? v->dmarc.policy : AM_POLICY_UNSPEC;
-	bool dkim_pass = false, dkim_aligned = false;
-	size_t i;
 
-	for (i = 0; i < v->dkim.count; i++)
-		if (v->dkim.sig[i].result == AM_DKIM_PASS) {
-			dkim_pass = true;
-			dkim_aligned = dkim_aligned || v->dkim.sig[i].aligned;
-		}
 	r->messages++;
 	d->messages++;
 	d->spf_pass += v->spf.result == AM_SPF_PASS;
-	d->spf_aligned += v->spf.result == AM_SPF_PASS && v->spf.aligned;
-	d->dkim_pass += dkim_pass;
-	d->dkim_aligned += dkim_aligned;
+	d->spf_aligned += v->spf.aligned;
+	d->spf_aligned_pass += v->spf.result == AM_SPF_PASS && v->spf.aligned;
+	count_dkim(d, v);
 	d->dmarc_pass += v->dmarc.result == AM_DMARC_PASS;
 	if (v->ses.is_ses) {
 		d->ses++;
@@ -197,14 +214,39 @@ add_printable(struct am_buf *b, const char *s)
 		am_buf_addc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
+/* "  SPF    pass  98.3% (118)   aligned ...   aligned pass ...": shares of all messages. */
 static void
 text_line(struct am_buf *b, const char *label, unsigned long pass, unsigned long aligned,
-    unsigned long total, bool has_aligned)
+    unsigned long aligned_pass, unsigned long total, bool has_aligned)
 {
 	am_buf_printf(b, "  %-6s pass %5.1f%% (%lu)", label, am_report_pct(pass, total), pass);
-	if (has_aligned)
+	if (has_aligned) {
 		am_buf_printf(b, "   aligned %5.1f%% (%lu)", am_report_pct(aligned, total), aligned);
+		am_buf_printf(b, "   aligned pass %5.1f%% (%lu)", am_report_pct(aligned_pass, total),
+		    aligned_pass);
+	}
 	am_buf_addc(b, '\n');
+}
+
+/*
+ * A hint, its fix in words, then each zone-file line at the left margin:
+ * a zone file reads a line that starts with a blank as one without an
+ * owner name, so an indented record would not paste.
+ */
+static void
+text_hint(const struct am_rdomain *d, enum am_hint h, struct am_buf *b)
+{
+	const char *p, *e;
+
+	am_buf_printf(b, "  hint %s: %lu message%s\n    fix: ", am_hint_name(h), d->hints[h],
+	    d->hints[h] == 1 ? "" : "s");
+	add_printable(b, d->fix[h] ? d->fix[h] : "");
+	am_buf_addc(b, '\n');
+	for (p = d->records[h]; p != NULL && *p != '\0'; p = *e ? e + 1 : e) {
+		if ((e = strchr(p, '\n')) == NULL)
+			e = p + strlen(p);
+		am_buf_printf(b, "%.*s\n", (int)(e - p), p);
+	}
 }
 
 static void
@@ -216,9 +258,9 @@ text_domain(const struct am_rdomain *d, struct am_buf *b)
 
 	add_printable(b, d->domain[0] ? d->domain : "(no From domain)");
 	am_buf_printf(b, ": %lu message%s\n", d->messages, d->messages == 1 ? "" : "s");
-	text_line(b, "SPF", d->spf_pass, d->spf_aligned, d->messages, true);
-	text_line(b, "DKIM", d->dkim_pass, d->dkim_aligned, d->messages, true);
-	text_line(b, "DMARC", d->dmarc_pass, 0, d->messages, false);
+	text_line(b, "SPF", d->spf_pass, d->spf_aligned, d->spf_aligned_pass, d->messages, true);
+	text_line(b, "DKIM", d->dkim_pass, d->dkim_aligned, d->dkim_aligned_pass, d->messages, true);
+	text_line(b, "DMARC", d->dmarc_pass, 0, 0, d->messages, false);
 	am_buf_printf(b, "  policy %s (most recent); seen:", am_report_policy_label(d->policy));
 	for (p = AM_POLICY_UNSPEC; p <= AM_POLICY_REJECT; p++)
 		if (d->policies[p])
@@ -232,12 +274,8 @@ text_domain(const struct am_rdomain *d, struct am_buf *b)
 	}
 	am_buf_addc(b, '\n');
 	n = am_rdomain_hints(d, order);
-	for (i = 0; i < n; i++) {
-		am_buf_printf(b, "  hint %s: %lu message%s\n    fix: ", am_hint_name(order[i]),
-		    d->hints[order[i]], d->hints[order[i]] == 1 ? "" : "s");
-		add_printable(b, d->fix[order[i]] ? d->fix[order[i]] : "");
-		am_buf_addc(b, '\n');
-	}
+	for (i = 0; i < n; i++)
+		text_hint(d, order[i], b);
 }
 
 void
@@ -269,6 +307,39 @@ json_str(struct am_buf *b, const char *s)
 	am_json_string(b, s, strlen(s));
 }
 
+/* A JSON array of the lines of s ("\n" separated): [] for none. */
+static void
+json_lines(struct am_buf *b, const char *s)
+{
+	const char *e;
+
+	am_buf_addc(b, '[');
+	for (; s != NULL && *s != '\0'; s = *e ? e + 1 : e) {
+		if ((e = strchr(s, '\n')) == NULL)
+			e = s + strlen(s);
+		am_json_string(b, s, (size_t)(e - s));
+		if (*e != '\0')
+			am_buf_adds(b, ", ");
+	}
+	am_buf_addc(b, ']');
+}
+
+/* {"hint": ["zone-file line", ...], ...} for every hint of d, [] when its fix has none. */
+static void
+json_records(const struct am_rdomain *d, const enum am_hint *order, size_t n, struct am_buf *b)
+{
+	size_t i;
+
+	am_buf_addc(b, '{');
+	for (i = 0; i < n; i++) {
+		am_buf_adds(b, i ? ", " : "");
+		json_str(b, am_hint_name(order[i]));
+		am_buf_adds(b, ": ");
+		json_lines(b, d->records[order[i]]);
+	}
+	am_buf_addc(b, '}');
+}
+
 static void
 json_domain(const struct am_rdomain *d, struct am_buf *b)
 {
@@ -290,7 +361,9 @@ json_domain(const struct am_rdomain *d, struct am_buf *b)
 		am_buf_printf(b, ": %lu", d->hints[order[i]]);
 	}
 	am_buf_addc(b, '}');
-	/* Extras, after the keys the issue fixes. */
+	/* Extras, after the keys alignmilter-report(1) fixes. */
+	am_buf_printf(b, ", \"spf_aligned_pass\": %lu, \"dkim_aligned_pass\": %lu", d->spf_aligned_pass,
+	    d->dkim_aligned_pass);
 	am_buf_printf(b, ", \"ses\": %lu", d->ses);
 	json_key(b, "regions", true);
 	am_buf_addc(b, '{');
@@ -321,6 +394,8 @@ json_domain(const struct am_rdomain *d, struct am_buf *b)
 		json_str(b, d->fix[order[i]] ? d->fix[order[i]] : "");
 	}
 	am_buf_addc(b, '}');
+	json_key(b, "records", true);
+	json_records(d, order, n, b);
 	am_buf_addc(b, '}');
 }
 

@@ -2,14 +2,18 @@
  * report.h - the per-From-domain tallies of alignmilter-report and their
  * plain-text and JSON renderings.
  *
- * Owns: what counts as a pass and as aligned (alignmilter(8) "Alignment
- * log"): SPF pass = spf.result pass; SPF aligned = pass and aligned; a
- * message is DKIM pass when any signature passed and DKIM aligned when
- * any passing signature is aligned; DMARC pass = dmarc.result pass.
- * Also the policy seen (most recent record and the set), SES share and
- * regions, hint counts and, per hint, the fix of the most recent message
- * that raised it (rendered by ses.c's am_hint_fix, not copied here).
- * All counts are messages.
+ * Owns: what counts as a pass and as aligned (alignmilter-report(1)).  SPF
+ * pass = spf.result pass; SPF aligned = spf.aligned (the SPF domain aligns
+ * with From, whatever the result); SPF aligned pass = both, the SPF half
+ * of DMARC.  A message is DKIM pass when any signature passed, DKIM
+ * aligned when any signature's d= aligns, and DKIM aligned pass when any
+ * aligned signature passed (the DKIM half of DMARC).  DMARC pass =
+ * dmarc.result pass.  Also the policy seen (most recent record and the
+ * set), SES share and regions, hint counts and, per hint, the fix of the
+ * most recent message that raised it: its words and its zone-file lines
+ * (rendered by ses.c's am_hint_fix and am_hint_records, not copied
+ * here).  All counts are messages.  Text output prints each zone-file
+ * line on a line of its own at the left margin, ready to paste.
  */
 #ifndef AM_REPORT_H
 #define AM_REPORT_H
@@ -30,8 +34,10 @@ struct am_rcount {
 struct am_rdomain {
 	char	*domain;		/* lower case; "" when the From had none */
 	unsigned long messages, spf_pass, spf_aligned, dkim_pass, dkim_aligned, dmarc_pass, ses;
+	unsigned long spf_aligned_pass, dkim_aligned_pass;
 	unsigned long hints[AM_HINT_COUNT];
 	char	*fix[AM_HINT_COUNT];	/* of the most recent message with the hint */
+	char	*records[AM_HINT_COUNT]; /* its zone-file lines, "\n" separated; may be "" */
 	time_t	fix_ts[AM_HINT_COUNT];
 	unsigned long policies[AM_POLICY_REJECT + 1]; /* AM_POLICY_UNSPEC: no DMARC record */
 	enum am_dmarc_policy policy;	/* of the most recent message */
@@ -64,7 +70,10 @@ double	am_report_pct(unsigned long n, unsigned long total);
 
 /* The human-readable report. */
 void	am_report_text(const struct am_report *, struct am_buf *out);
-/* {"domains": [...]} as the issue specifies, extra keys after those. */
+/*
+ * {"domains": [...]}: per domain the keys domain .. hints in that fixed
+ * order, then extras (aligned-pass counts, SES, policy, fixes, records).
+ */
 void	am_report_json(const struct am_report *, struct am_buf *out);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * summary.c - the one-line syslog verdict (see summary.h):
  *
- *   4Fx1: from=example.com client=54.240.8.1 spf=pass (us-east-1.amazonses.com, unaligned)
+ *   4Fx1: from=example.com client=54.240.8.1 spf=pass (mailfrom=us-east-1.amazonses.com, unaligned)
  *   dkim=pass (example.com/token1, aligned) dkim=pass (amazonses.com/224i4yxa, unaligned)
  *   dmarc=pass (p=none dis=none) sender=ses region=us-east-1 mail_from=default
  *   hints=ses-default-mail-from,dmarc-single-mechanism,dmarc-policy-none

@@ -1,8 +1,10 @@
 /*
  * summary.h - the one-line syslog verdict of a message.
  *
- * Owns: the line's format: queue id, header-From domain, each result
- * with its identity and alignment, DMARC policy, SES and region, hints.
+ * Owns: the line's format (alignmilter(8) "Syslog verdict"): queue id,
+ * header-From domain, each result with its identity and "aligned" or
+ * "unaligned" (identifier alignment, whatever the result), DMARC policy,
+ * SES and region, hints.
  * Values from the message are made printable (no control bytes reach
  * syslog).
  */

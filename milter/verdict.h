@@ -2,8 +2,8 @@
  * verdict.h - the one verdict that flows through alignmilter's pipeline.
  *
  * Owns: the data model of a checked message.  Verifiers (spf.c, dkim.c,
- * dmarc.c, ses.c) fill it in; renderers (authres.c, alignlog.c, syslog
- * verdict in pipeline.c) only read it.  Nothing here knows about
+ * dmarc.c, ses.c) fill it in; renderers (authres.c, jsonlog.c, the syslog
+ * line of summary.c) only read it.  Nothing here knows about
  * libmilter.  All strings are bounded, NUL-terminated, and lower-cased
  * where they are domain names.
  */
@@ -37,7 +37,12 @@ struct am_spf_verdict {
 	char	domain[AM_DOMAIN_MAX];	/* the domain whose record was checked */
 	char	reason[AM_REASON_MAX];	/* short comment, e.g. libspf2's reason */
 	char	explanation[AM_REASON_MAX]; /* exp= text on fail, if any */
-	bool	aligned;		/* set by dmarc.c */
+	/*
+	 * Set by dmarc.c: domain aligns with the From domain under aspf,
+	 * whatever result says (identifier alignment, RFC 7489 3.1.2).
+	 * DMARC counts it only together with a pass: dmarc.spf_aligned.
+	 */
+	bool	aligned;
 };
 
 enum am_dkim_result {
@@ -61,7 +66,12 @@ struct am_dkim_sig {
 	char	reason[AM_REASON_MAX];	/* "body hash mismatch", "key not found", ... */
 	bool	key_not_found;		/* selector record does not exist (NXDOMAIN/NODATA) */
 	bool	duplicated_suffix;	/* key exists at <s>._domainkey.<d>.<d> */
-	bool	aligned;		/* set by dmarc.c */
+	/*
+	 * Set by dmarc.c: d= aligns with the From domain under adkim,
+	 * whatever result says, so a broken signature for the right domain
+	 * reads "aligned, fail".  DMARC counts only aligned passing ones.
+	 */
+	bool	aligned;
 };
 
 struct am_dkim_verdict {
@@ -99,6 +109,11 @@ struct am_dmarc_verdict {
 	char	org_domain[AM_DOMAIN_MAX];
 	char	record_domain[AM_DOMAIN_MAX]; /* domain whose _dmarc record applied */
 	char	reason[AM_REASON_MAX];
+	/*
+	 * The DMARC mechanism's view (RFC 7489 3.1, 4.2): SPF passed and is
+	 * aligned; some DKIM signature passed and is aligned.  DMARC passes
+	 * on either; the aggregate report's policy_evaluated says these.
+	 */
 	bool	spf_aligned;
 	bool	dkim_aligned;
 };
@@ -120,8 +135,9 @@ enum am_hint {
 	AM_HINT_DMARC_SINGLE_MECHANISM,
 	AM_HINT_DMARC_POLICY_NONE,
 	AM_HINT_DMARC_NO_RECORD,
-	AM_HINT_FROM_INVALID,		/* extension: missing/multiple/domainless From */
-	AM_HINT_DMARC_MULTIPLE_RECORDS,	/* extension: two or more v=DMARC1 records */
+	AM_HINT_FROM_INVALID,		/* missing/multiple/domainless From */
+	AM_HINT_DMARC_MULTIPLE_RECORDS,	/* two or more v=DMARC1 records */
+	AM_HINT_DKIM_ALIGNED_SIG_FAILED,	/* an aligned signature failed, none passed */
 	AM_HINT_COUNT
 };
 

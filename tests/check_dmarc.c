@@ -459,7 +459,7 @@ START_TEST(test_maildmarc_alignment_table)
 			eval(f[1], &m, 0, &v);
 			got = false;
 			for (i = 0; i < m.dkim.count; i++)
-				got |= m.dkim.sig[i].aligned;
+				got |= m.dkim.sig[i].aligned && m.dkim.sig[i].result == AM_DKIM_PASS;
 			ck_assert(got == v.dkim_aligned);
 		}
 		if (got == want)
@@ -860,14 +860,91 @@ START_TEST(test_pass_both_and_fail_results)
 	eval("example.com", &m, 0, &v);
 	ck_assert_int_eq(v.result, AM_DMARC_PASS);
 	ck_assert(v.spf_aligned && v.dkim_aligned);
-	/* Aligned domains but failed mechanisms do not count. */
+	/*
+	 * Aligned domains but failed mechanisms do not count (RFC 7489 4.2,
+	 * RFC 9989 4.4: an identifier counts only when it is authenticated):
+	 * each identifier still reads aligned, the DMARC verdict does not.
+	 */
 	msg_init(&m);
 	msg_spf(&m, AM_SPF_SOFTFAIL, "example.com");
 	msg_dkim(&m, "example.com", AM_DKIM_FAIL);
 	eval("example.com", &m, 0, &v);
 	ck_assert_int_eq(v.result, AM_DMARC_FAIL);
 	ck_assert(!v.spf_aligned && !v.dkim_aligned);
+	ck_assert(m.spf.aligned && m.dkim.sig[0].aligned);
 	ck_assert_int_eq(v.disposition, AM_POLICY_REJECT);
+}
+END_TEST
+
+/*
+ * An identifier's aligned flag is identifier alignment (RFC 7489 3.1,
+ * 3.1.1, 3.1.2; RFC 9989 4.4): its domain against the From domain under
+ * adkim/aspf, whatever its own result.  DMARC passes only on one that is
+ * aligned and passes (RFC 7489 4.2); v.spf_aligned and v.dkim_aligned say
+ * that, for the aggregate report's policy_evaluated.
+ */
+START_TEST(test_aligned_whatever_the_result)
+{
+	static const enum am_dkim_result dres[] = { AM_DKIM_FAIL, AM_DKIM_NEUTRAL, AM_DKIM_POLICY,
+		AM_DKIM_TEMPERROR, AM_DKIM_PERMERROR };
+	static const enum am_spf_result sres[] = { AM_SPF_NONE, AM_SPF_NEUTRAL, AM_SPF_FAIL,
+		AM_SPF_SOFTFAIL, AM_SPF_TEMPERROR, AM_SPF_PERMERROR };
+	struct am_dmarc_verdict v;
+	struct msg m;
+	size_t i;
+
+	publish("example.com", "v=DMARC1; p=reject");
+	publish("example.org", "v=DMARC1; p=reject; adkim=s; aspf=s");
+	/* the From domain's signature broke; a third party's passed: DMARC fails */
+	msg_init(&m);
+	msg_spf(&m, AM_SPF_PASS, "lists.example.net");
+	msg_dkim(&m, "example.com", AM_DKIM_FAIL);
+	msg_dkim(&m, "lists.example.net", AM_DKIM_PASS);
+	eval("example.com", &m, 0, &v);
+	ck_assert(m.dkim.sig[0].aligned);		/* aligned, fail */
+	ck_assert(!m.dkim.sig[1].aligned);		/* pass, unaligned */
+	ck_assert(!m.spf.aligned);
+	ck_assert(!v.dkim_aligned && !v.spf_aligned);
+	ck_assert_int_eq(v.result, AM_DMARC_FAIL);
+	ck_assert_int_eq(v.disposition, AM_POLICY_REJECT);
+	/* every non-pass DKIM result, relaxed (a subdomain's d=): aligned, never counted */
+	for (i = 0; i < sizeof(dres) / sizeof(dres[0]); i++) {
+		msg_init(&m);
+		msg_dkim(&m, "news.example.com", dres[i]);
+		eval("example.com", &m, 0, &v);
+		ck_assert_msg(m.dkim.sig[0].aligned && !v.dkim_aligned && v.result == AM_DMARC_FAIL,
+		    "dkim=%s", am_dkim_result_name(dres[i]));
+	}
+	/* every non-pass SPF result for the From domain itself: aligned, never counted */
+	for (i = 0; i < sizeof(sres) / sizeof(sres[0]); i++) {
+		msg_init(&m);
+		msg_spf(&m, sres[i], "example.com");
+		eval("example.com", &m, 0, &v);
+		ck_assert_msg(m.spf.aligned && !v.spf_aligned && v.result == AM_DMARC_FAIL,
+		    "spf=%s", am_spf_result_name(sres[i]));
+	}
+	/* SPF fails for the aligned domain, DKIM passes aligned: DMARC passes on DKIM */
+	msg_init(&m);
+	msg_spf(&m, AM_SPF_FAIL, "mail.example.com");
+	msg_dkim(&m, "example.com", AM_DKIM_PASS);
+	eval("example.com", &m, 0, &v);
+	ck_assert(m.spf.aligned && !v.spf_aligned && v.dkim_aligned);
+	ck_assert_int_eq(v.result, AM_DMARC_PASS);
+	/* strict modes: a failing subdomain identifier is not aligned; the exact name is */
+	msg_init(&m);
+	msg_spf(&m, AM_SPF_FAIL, "mail.example.org");
+	msg_dkim(&m, "mail.example.org", AM_DKIM_FAIL);
+	msg_dkim(&m, "example.org", AM_DKIM_FAIL);
+	eval("example.org", &m, 0, &v);
+	ck_assert(!m.spf.aligned && !m.dkim.sig[0].aligned && m.dkim.sig[1].aligned);
+	ck_assert_int_eq(v.result, AM_DMARC_FAIL);
+	/* without a DMARC record the flags are reported all the same */
+	msg_init(&m);
+	msg_spf(&m, AM_SPF_SOFTFAIL, "example.net");
+	msg_dkim(&m, "example.net", AM_DKIM_FAIL);
+	eval("example.net", &m, 0, &v);
+	ck_assert_int_eq(v.result, AM_DMARC_NONE);
+	ck_assert(m.spf.aligned && m.dkim.sig[0].aligned && !v.spf_aligned && !v.dkim_aligned);
 }
 END_TEST
 
@@ -1299,6 +1376,7 @@ dmarc_suite(void)
 	tcase_add_test(te, test_pass_spf_only);
 	tcase_add_test(te, test_pass_dkim_only);
 	tcase_add_test(te, test_pass_both_and_fail_results);
+	tcase_add_test(te, test_aligned_whatever_the_result);
 	tcase_add_test(te, test_strict_vs_relaxed);
 	tcase_add_test(te, test_sp_fallback);
 	tcase_add_test(te, test_dispositions);

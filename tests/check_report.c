@@ -312,7 +312,7 @@ START_TEST(record_roundtrip_ses)
 	ck_assert(r->ses.is_ses && r->ses.default_mail_from);
 	ck_assert_str_eq(r->ses.region, "us-east-1");
 	ck_assert_uint_eq(r->hints, v.hints);
-	/* The report shows the very fix text the milter would give. */
+	/* The report shows the very fix text and records the milter would give. */
 	for (h = 0; h < AM_HINT_COUNT; h++) {
 		if (!(v.hints & (1u << h)))
 			continue;
@@ -320,7 +320,45 @@ START_TEST(record_roundtrip_ses)
 		am_hint_fix(r, (enum am_hint)h, f2, sizeof(f2));
 		ck_assert_msg(strcmp(f1, f2) == 0, "hint %s: fix \"%s\" read back as \"%s\"",
 		    am_hint_name((enum am_hint)h), f1, f2);
+		am_hint_records(&v, (enum am_hint)h, f1, sizeof(f1));
+		am_hint_records(r, (enum am_hint)h, f2, sizeof(f2));
+		ck_assert_msg(strcmp(f1, f2) == 0, "hint %s: records \"%s\" read back as \"%s\"",
+		    am_hint_name((enum am_hint)h), f1, f2);
 	}
+	free(r);
+}
+END_TEST
+
+/*
+ * A broken signature for the From domain: "aligned":true with "result":
+ * "fail" reads back as such, DMARC's view (aligned and passing) stays
+ * false, and the new hint's fix names the reason the log kept.
+ */
+START_TEST(record_roundtrip_aligned_fail)
+{
+	struct am_verdict v, *r;
+	char f1[AM_REPORT_FIX_MAX], f2[AM_REPORT_FIX_MAX];
+
+	ses_verdict(&v);
+	v.dkim.count = v.dkim.total = 1;
+	v.dkim.sig[0].result = AM_DKIM_FAIL;
+	am_strlcpy(v.dkim.sig[0].reason, "body hash mismatch", sizeof(v.dkim.sig[0].reason));
+	v.spf.result = AM_SPF_FAIL;
+	v.spf.aligned = true;
+	am_strlcpy(v.spf.domain, "example.com", sizeof(v.spf.domain));
+	v.dmarc.result = AM_DMARC_FAIL;
+	v.dmarc.dkim_aligned = false;
+	v.hints = (1u << AM_HINT_DKIM_ALIGNED_SIG_FAILED) | (1u << AM_HINT_DMARC_POLICY_NONE);
+	r = roundtrip(&v);
+	ck_assert(r->dkim.sig[0].aligned && r->dkim.sig[0].result == AM_DKIM_FAIL);
+	ck_assert(r->spf.aligned && r->spf.result == AM_SPF_FAIL);
+	ck_assert(!r->dmarc.dkim_aligned && !r->dmarc.spf_aligned);
+	ck_assert_uint_eq(r->hints, v.hints);
+	am_hint_fix(&v, AM_HINT_DKIM_ALIGNED_SIG_FAILED, f1, sizeof(f1));
+	am_hint_fix(r, AM_HINT_DKIM_ALIGNED_SIG_FAILED, f2, sizeof(f2));
+	ck_assert_str_eq(f1, f2);
+	ck_assert_msg(strstr(f2, "d=example.com s=token1") != NULL && strstr(f2, "(body hash mismatch)") != NULL,
+	    "%s", f2);
 	free(r);
 }
 END_TEST
@@ -549,7 +587,8 @@ START_TEST(report_counts)
 	v.spf.result = AM_SPF_FAIL;
 	v.dkim.count = 1;
 	v.dkim.sig[0].result = AM_DKIM_FAIL;
-	v.dkim.sig[0].aligned = true;	/* aligned but not passing: not DKIM aligned */
+	v.dkim.sig[0].aligned = true;	/* aligned but not passing: aligned, not aligned pass */
+	v.spf.aligned = true;		/* SPF fails for an aligned domain: the same */
 	v.dmarc.result = AM_DMARC_FAIL;
 	v.dmarc.record_found = true;
 	v.dmarc.policy = AM_POLICY_REJECT;
@@ -561,17 +600,26 @@ START_TEST(report_counts)
 	ck_assert_uint_eq(sorted[0]->messages, 4);
 	ck_assert_uint_eq(sorted[0]->spf_pass, 4);
 	ck_assert_uint_eq(sorted[0]->spf_aligned, 0);
+	ck_assert_uint_eq(sorted[0]->spf_aligned_pass, 0);
 	ck_assert_uint_eq(sorted[0]->dkim_pass, 4);
 	ck_assert_uint_eq(sorted[0]->dkim_aligned, 4);
+	ck_assert_uint_eq(sorted[0]->dkim_aligned_pass, 4);
 	ck_assert_uint_eq(sorted[0]->dmarc_pass, 4);
 	ck_assert_uint_eq(sorted[0]->ses, 4);
 	ck_assert_uint_eq(sorted[0]->nregions, 1);
 	ck_assert_uint_eq(sorted[0]->hints[AM_HINT_SES_DEFAULT_MAIL_FROM], 4);
 	ck_assert(sorted[0]->fix[AM_HINT_SES_DEFAULT_MAIL_FROM] != NULL &&
-	    strstr(sorted[0]->fix[AM_HINT_SES_DEFAULT_MAIL_FROM], "feedback-smtp.us-east-1.amazonses.com"));
+	    strstr(sorted[0]->fix[AM_HINT_SES_DEFAULT_MAIL_FROM], "custom MAIL FROM"));
+	ck_assert_str_eq(sorted[0]->records[AM_HINT_SES_DEFAULT_MAIL_FROM],
+	    "mail.example.com. MX 10 feedback-smtp.us-east-1.amazonses.com.\n"
+	    "mail.example.com. TXT \"v=spf1 include:amazonses.com ~all\"");
 	ck_assert_uint_eq(am_rdomain_hints(sorted[0], order), 5);
-	ck_assert_uint_eq(sorted[1]->dkim_aligned, 0);
+	ck_assert_uint_eq(sorted[1]->dkim_aligned, 1);
+	ck_assert_uint_eq(sorted[1]->dkim_aligned_pass, 0);
 	ck_assert_uint_eq(sorted[1]->dkim_pass, 0);
+	ck_assert_uint_eq(sorted[1]->spf_aligned, 1);
+	ck_assert_uint_eq(sorted[1]->spf_aligned_pass, 0);
+	ck_assert_uint_eq(sorted[1]->dmarc_pass, 0);
 	ck_assert_int_eq(sorted[1]->policy, AM_POLICY_REJECT);
 	free(sorted);
 
@@ -594,7 +642,40 @@ START_TEST(report_counts)
 	ck_assert(am_json_member(am_json_member(d, "hints"), "dkim-key-not-found")->num == 4.0);
 	ck_assert(am_json_member(d, "messages")->num == 4.0);
 	ck_assert(am_json_member(d, "spf_aligned")->num == 0.0);
+	ck_assert(am_json_member(d, "dkim_aligned_pass")->num == 4.0);
+	/* each fix's records as an array of zone-file lines */
+	{
+		const struct am_json *recs = am_json_member(am_json_member(d, "records"),
+		    "ses-default-mail-from");
+
+		ck_assert(recs != NULL && recs->type == AM_JSON_ARRAY && recs->count == 2);
+		ck_assert_str_eq(recs->child->str,
+		    "mail.example.com. MX 10 feedback-smtp.us-east-1.amazonses.com.");
+		ck_assert_str_eq(recs->child->next->str,
+		    "mail.example.com. TXT \"v=spf1 include:amazonses.com ~all\"");
+		recs = am_json_member(am_json_member(d, "records"), "dmarc-policy-none");
+		ck_assert(recs != NULL && recs->type == AM_JSON_ARRAY && recs->count == 0);
+	}
+	d = d->next;
+	ck_assert(am_json_member(d, "dkim_aligned")->num == 1.0);
+	ck_assert(am_json_member(d, "dkim_aligned_pass")->num == 0.0);
 	am_json_free(doc);
+
+	/*
+	 * The text: three figures per mechanism; each record a line of its own
+	 * at the left margin right after the fix's words, never inside them
+	 * with escaped quotes.
+	 */
+	am_buf_reset(&b);
+	am_report_text(&r, &b);
+	ck_assert_msg(strstr(b.data, "  DKIM   pass 100.0% (4)   aligned 100.0% (4)   aligned pass 100.0% (4)\n")
+	    != NULL, "%s", b.data);
+	ck_assert_msg(strstr(b.data, "  DKIM   pass   0.0% (0)   aligned 100.0% (1)   aligned pass   0.0% (0)\n")
+	    != NULL, "%s", b.data);
+	ck_assert_msg(strstr(b.data, " publish its MX and SPF records\n"
+	    "mail.example.com. MX 10 feedback-smtp.us-east-1.amazonses.com.\n"
+	    "mail.example.com. TXT \"v=spf1 include:amazonses.com ~all\"\n") != NULL, "%s", b.data);
+	ck_assert_msg(strchr(b.data, '\\') == NULL, "a backslash in the text: %s", b.data);
 	am_buf_free(&b);
 	am_report_free(&r);
 }
@@ -635,6 +716,7 @@ report_suite(void)
 	tcase_add_test(tc, json_invalid_vectors);
 	tcase_add_test(tc, json_limits);
 	tcase_add_test(tc, record_roundtrip_ses);
+	tcase_add_test(tc, record_roundtrip_aligned_fail);
 	tcase_add_test(tc, record_roundtrip_plain);
 	tcase_add_test(tc, record_errors);
 	tcase_add_test(tc, record_fuzz);

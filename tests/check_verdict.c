@@ -56,6 +56,7 @@
 #define SES_SEL		"224i4yxa5dv7c2xz3womw6peuasteono"
 
 #define BIT(h)		(1u << (h))
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* ==== small helpers ======================================================== */
 
@@ -587,16 +588,20 @@ add_sig(struct am_verdict *v, const char *d, const char *s, enum am_dkim_result 
 	return sig;
 }
 
+/* aligned: the SPF domain aligns with From, whatever r (as dmarc.c sets it). */
 static void
 set_spf(struct am_verdict *v, enum am_spf_result r, const char *domain, bool aligned)
 {
 	v->spf.result = r;
 	am_strlcpy(v->spf.domain, domain, sizeof(v->spf.domain));
 	v->spf.aligned = aligned;
-	v->dmarc.spf_aligned = aligned;
+	v->dmarc.spf_aligned = aligned && r == AM_SPF_PASS;
 }
 
-/* Recompute the DMARC result from the alignment flags (as dmarc.c does). */
+/*
+ * Recompute the DMARC result from the alignment flags as dmarc.c does: an
+ * identifier counts when it is aligned and passes (RFC 7489 4.2).
+ */
 static void
 set_dmarc(struct am_verdict *v, enum am_dmarc_policy p)
 {
@@ -611,9 +616,9 @@ set_dmarc(struct am_verdict *v, enum am_dmarc_policy p)
 	am_strlcpy(d->record_domain, v->from_domain, sizeof(d->record_domain));
 	d->dkim_aligned = false;
 	for (i = 0; i < v->dkim.count; i++)
-		if (v->dkim.sig[i].aligned)
+		if (v->dkim.sig[i].aligned && v->dkim.sig[i].result == AM_DKIM_PASS)
 			d->dkim_aligned = true;
-	d->spf_aligned = v->spf.aligned;
+	d->spf_aligned = v->spf.aligned && v->spf.result == AM_SPF_PASS;
 	d->result = d->spf_aligned || d->dkim_aligned ? AM_DMARC_PASS : AM_DMARC_FAIL;
 	d->disposition = d->result == AM_DMARC_PASS ? AM_POLICY_NONE : p;
 }
@@ -669,13 +674,72 @@ fix_has(const struct am_verdict *v, enum am_hint h, const char *needle)
 	    am_hint_name(h), needle, fix);
 }
 
+/*
+ * A fix's words hold no record: a zone-file line inside prose (with its
+ * quotes escaped) is what could not be pasted.
+ */
+static void
+fix_has_no_record(const struct am_verdict *v, enum am_hint h)
+{
+	char fix[1024];
+
+	am_hint_fix(v, h, fix, sizeof(fix));
+	ck_assert_msg(strstr(fix, "\\\"") == NULL && strstr(fix, ". TXT ") == NULL &&
+	    strstr(fix, ". MX ") == NULL && strstr(fix, ". CNAME ") == NULL && strchr(fix, '\n') == NULL,
+	    "fix of %s holds a record: %s", am_hint_name(h), fix);
+}
+
+/*
+ * Each line of a fix's records is one zone-file record (RFC 1035 5.1):
+ * an absolute owner at the left margin, a type, data; no blank first,
+ * no control byte, quotes balanced.
+ */
+static void
+check_zone_lines(const char *recs)
+{
+	const char *p, *e;
+
+	for (p = recs; *p != '\0'; p = *e ? e + 1 : e) {
+		size_t n, i, quotes = 0;
+
+		e = strchr(p, '\n');
+		if (e == NULL)
+			e = p + strlen(p);
+		n = (size_t)(e - p);
+		ck_assert_msg(n > 0 && p[0] != ' ' && p[0] != '\t', "blank or indented line in: %s", recs);
+		ck_assert_msg(memchr(p, ' ', n) != NULL && ((const char *)memchr(p, ' ', n))[-1] == '.',
+		    "owner not absolute in: %s", recs);
+		for (i = 0; i < n; i++) {
+			ck_assert_msg((unsigned char)p[i] >= 0x20 && p[i] != 0x7f, "control byte in: %s", recs);
+			quotes += p[i] == '"';
+		}
+		ck_assert_msg(quotes % 2 == 0, "unbalanced quotes in: %s", recs);
+		ck_assert_msg(strstr(p, " MX 10 ") != NULL || strstr(p, " TXT \"") != NULL ||
+		    strstr(p, " CNAME ") != NULL, "not a record line: %.*s", (int)n, p);
+	}
+}
+
+/* The records of hint h for v are exactly want (lines joined by "\n"). */
+static void
+records_are(const struct am_verdict *v, enum am_hint h, const char *want)
+{
+	char recs[1024];
+
+	memset(recs, 'X', sizeof(recs));
+	am_hint_records(v, h, recs, sizeof(recs));
+	ck_assert_msg(strcmp(recs, want) == 0, "records of %s:\n%s\nwant:\n%s", am_hint_name(h),
+	    recs, want);
+	check_zone_lines(recs);
+	fix_has_no_record(v, h);
+}
+
 START_TEST(hint_names)
 {
 	static const char *const want[AM_HINT_COUNT] = {
 		"ses-default-mail-from", "aspf-strict-subdomain", "ses-no-easy-dkim",
 		"dkim-key-not-found", "dkim-cname-duplicated-suffix", "dmarc-single-mechanism",
 		"dmarc-policy-none", "dmarc-no-record", "from-header-invalid",
-		"dmarc-multiple-records",
+		"dmarc-multiple-records", "dkim-aligned-signature-failed",
 	};
 	unsigned h;
 
@@ -712,9 +776,13 @@ START_TEST(hint_ses_default_mail_from)
 	ck_assert(v.ses.default_mail_from);
 	ck_assert_str_eq(v.ses.region, "us-east-1");
 	fix_has(&v, AM_HINT_SES_DEFAULT_MAIL_FROM, "mail.example.com");
-	fix_has(&v, AM_HINT_SES_DEFAULT_MAIL_FROM, "MX 10 feedback-smtp.us-east-1.amazonses.com");
-	fix_has(&v, AM_HINT_SES_DEFAULT_MAIL_FROM, "v=spf1 include:amazonses.com ~all");
 	fix_has(&v, AM_HINT_SES_DEFAULT_MAIL_FROM, "us-east-1.amazonses.com");
+	/* The records to publish: zone-file lines of their own, not prose. */
+	records_are(&v, AM_HINT_SES_DEFAULT_MAIL_FROM,
+	    "mail.example.com. MX 10 feedback-smtp.us-east-1.amazonses.com.\n"
+	    "mail.example.com. TXT \"v=spf1 include:amazonses.com ~all\"");
+	records_are(&v, AM_HINT_DMARC_SINGLE_MECHANISM, "");
+	records_are(&v, AM_HINT_DMARC_POLICY_NONE, "");
 	fix_has(&v, AM_HINT_DMARC_SINGLE_MECHANISM, "DKIM alone");
 	fix_has(&v, AM_HINT_DMARC_SINGLE_MECHANISM, "SPF");
 	fix_has(&v, AM_HINT_DMARC_POLICY_NONE, "_dmarc.example.com");
@@ -761,7 +829,9 @@ START_TEST(hint_ses_default_region_unknown)
 	ck_assert(v.ses.is_ses && v.ses.default_mail_from);
 	ck_assert_str_eq(v.ses.region, "");
 	ck_assert(v.hints & BIT(AM_HINT_SES_DEFAULT_MAIL_FROM));
-	fix_has(&v, AM_HINT_SES_DEFAULT_MAIL_FROM, "feedback-smtp.<region>.amazonses.com");
+	records_are(&v, AM_HINT_SES_DEFAULT_MAIL_FROM,
+	    "mail.example.com. MX 10 feedback-smtp.<region>.amazonses.com.\n"
+	    "mail.example.com. TXT \"v=spf1 include:amazonses.com ~all\"");
 }
 END_TEST
 
@@ -824,8 +894,8 @@ START_TEST(hint_ses_no_easy_dkim)
 	am_ses_analyse(dm, &v);
 	ck_hints(&v, BIT(AM_HINT_SES_NO_EASY_DKIM) | BIT(AM_HINT_DMARC_SINGLE_MECHANISM));
 	fix_has(&v, AM_HINT_SES_NO_EASY_DKIM, "Easy DKIM");
-	fix_has(&v, AM_HINT_SES_NO_EASY_DKIM, "_domainkey.example.com");
-	fix_has(&v, AM_HINT_SES_NO_EASY_DKIM, "dkim.amazonses.com");
+	records_are(&v, AM_HINT_SES_NO_EASY_DKIM,
+	    "<token>._domainkey.example.com. CNAME <token>.dkim.amazonses.com.");
 
 	/* unsigned SES mail: same hint */
 	clean_verdict(&v);
@@ -835,11 +905,28 @@ START_TEST(hint_ses_no_easy_dkim)
 	am_ses_analyse(dm, &v);
 	ck_assert(v.hints & BIT(AM_HINT_SES_NO_EASY_DKIM));
 
-	/* a d= under the From organization counts (relaxed), even a failing one */
+	/*
+	 * A d= under the From organization counts (relaxed), even a failing
+	 * one: Easy DKIM is set up.  DMARC fails all the same, and the
+	 * broken signature's own hint says so.
+	 */
 	clean_verdict(&v);
 	v.dkim.count = 0;
 	add_sig(&v, "amazonses.com", SES_SEL, AM_DKIM_PASS, false);
-	add_sig(&v, "news.example.com", EASY_SEL, AM_DKIM_FAIL, false);
+	add_sig(&v, "news.example.com", EASY_SEL, AM_DKIM_FAIL, true);
+	set_spf(&v, AM_SPF_PASS, "bounces.esp.example.org", false);
+	v.has_x_ses_outgoing = true;
+	set_dmarc(&v, AM_POLICY_REJECT);
+	ck_assert_int_eq(v.dmarc.result, AM_DMARC_FAIL);
+	am_ses_analyse(dm, &v);
+	ck_hints(&v, BIT(AM_HINT_DKIM_ALIGNED_SIG_FAILED));
+
+	/* adkim=s: the subdomain's signature is not aligned, yet Easy DKIM is there */
+	clean_verdict(&v);
+	v.dkim.count = 0;
+	v.dmarc.adkim = 's';
+	add_sig(&v, "amazonses.com", SES_SEL, AM_DKIM_PASS, false);
+	add_sig(&v, "news.example.com", EASY_SEL, AM_DKIM_PASS, false);
 	v.has_x_ses_outgoing = true;
 	set_dmarc(&v, AM_POLICY_REJECT);
 	am_ses_analyse(dm, &v);
@@ -861,20 +948,29 @@ START_TEST(hint_dkim_key_not_found)
 	struct am_verdict v;
 	struct am_dkim_sig *s;
 
+	/* aligned (d= is the From domain) but permerror: not dkim-aligned-signature-failed */
 	clean_verdict(&v);
 	v.dkim.count = 0;
-	s = add_sig(&v, "example.com", "nokey", AM_DKIM_PERMERROR, false);
+	s = add_sig(&v, "example.com", "nokey", AM_DKIM_PERMERROR, true);
 	s->key_not_found = true;
 	am_strlcpy(s->reason, "key not found", sizeof(s->reason));
 	set_dmarc(&v, AM_POLICY_REJECT);
 	am_ses_analyse(dm, &v);
 	ck_hints(&v, BIT(AM_HINT_DKIM_KEY_NOT_FOUND) | BIT(AM_HINT_DMARC_SINGLE_MECHANISM));
 	fix_has(&v, AM_HINT_DKIM_KEY_NOT_FOUND, "nokey._domainkey.example.com");
+	fix_has(&v, AM_HINT_DKIM_KEY_NOT_FOUND, "public key");
+	/* not SES: the key is the signer's, no record alignmilter could name */
+	records_are(&v, AM_HINT_DKIM_KEY_NOT_FOUND, "");
+	/* SES: the Easy DKIM CNAME of that selector */
+	v.has_x_ses_outgoing = true;
+	am_ses_analyse(dm, &v);
+	records_are(&v, AM_HINT_DKIM_KEY_NOT_FOUND,
+	    "nokey._domainkey.example.com. CNAME nokey.dkim.amazonses.com.");
 
 	/* permerror for another reason (revoked key): not this hint */
 	clean_verdict(&v);
 	v.dkim.count = 0;
-	s = add_sig(&v, "example.com", "revoked", AM_DKIM_PERMERROR, false);
+	s = add_sig(&v, "example.com", "revoked", AM_DKIM_PERMERROR, true);
 	am_strlcpy(s->reason, "key revoked", sizeof(s->reason));
 	set_dmarc(&v, AM_POLICY_REJECT);
 	am_ses_analyse(dm, &v);
@@ -897,7 +993,7 @@ START_TEST(hint_dkim_cname_duplicated_suffix)
 
 	clean_verdict(&v);
 	v.dkim.count = 0;
-	s = add_sig(&v, "example.com", "dup", AM_DKIM_PERMERROR, false);
+	s = add_sig(&v, "example.com", "dup", AM_DKIM_PERMERROR, true);
 	s->key_not_found = true;
 	s->duplicated_suffix = true;
 	set_dmarc(&v, AM_POLICY_REJECT);
@@ -906,6 +1002,11 @@ START_TEST(hint_dkim_cname_duplicated_suffix)
 	    BIT(AM_HINT_DMARC_SINGLE_MECHANISM));
 	fix_has(&v, AM_HINT_DKIM_CNAME_DUPLICATED_SUFFIX, "dup._domainkey.example.com.example.com");
 	fix_has(&v, AM_HINT_DKIM_CNAME_DUPLICATED_SUFFIX, "\"dup._domainkey\"");
+	records_are(&v, AM_HINT_DKIM_CNAME_DUPLICATED_SUFFIX, "");
+	v.has_feedback_id = true;
+	am_ses_analyse(dm, &v);
+	records_are(&v, AM_HINT_DKIM_CNAME_DUPLICATED_SUFFIX,
+	    "dup._domainkey.example.com. CNAME dup.dkim.amazonses.com.");
 }
 END_TEST
 
@@ -921,18 +1022,44 @@ START_TEST(hint_dmarc_single_mechanism)
 	ck_hints(&v, BIT(AM_HINT_DMARC_SINGLE_MECHANISM));
 	fix_has(&v, AM_HINT_DMARC_SINGLE_MECHANISM, "DKIM alone");
 
-	/* SPF only */
+	/* SPF only: the one signature is a third party's */
 	clean_verdict(&v);
-	v.dkim.sig[0].aligned = false;
-	v.dkim.sig[0].result = AM_DKIM_FAIL;
+	v.dkim.count = 0;
+	add_sig(&v, "esp.example.org", "s1", AM_DKIM_PASS, false);
 	set_dmarc(&v, AM_POLICY_REJECT);
 	am_ses_analyse(dm, &v);
 	ck_hints(&v, BIT(AM_HINT_DMARC_SINGLE_MECHANISM));
 	fix_has(&v, AM_HINT_DMARC_SINGLE_MECHANISM, "SPF alone");
 
+	/*
+	 * SPF only, because the From domain's own signature broke: aligned,
+	 * fail (RFC 7489 3.1.1: alignment is the d= domain's; 4.2: only a
+	 * pass counts).  Both hints, and the single-mechanism fix points at
+	 * the broken signature instead of asking for one.
+	 */
+	clean_verdict(&v);
+	v.dkim.sig[0].result = AM_DKIM_FAIL;
+	am_strlcpy(v.dkim.sig[0].reason, "body hash mismatch", sizeof(v.dkim.sig[0].reason));
+	set_dmarc(&v, AM_POLICY_REJECT);
+	ck_assert(v.dkim.sig[0].aligned && !v.dmarc.dkim_aligned && v.dmarc.result == AM_DMARC_PASS);
+	am_ses_analyse(dm, &v);
+	ck_hints(&v, BIT(AM_HINT_DMARC_SINGLE_MECHANISM) | BIT(AM_HINT_DKIM_ALIGNED_SIG_FAILED));
+	fix_has(&v, AM_HINT_DMARC_SINGLE_MECHANISM, "SPF alone: the DKIM signature d=example.com aligns but failed");
+
+	/* DKIM only, because SPF for an aligned domain failed: list the servers, not a new MAIL FROM */
+	clean_verdict(&v);
+	set_spf(&v, AM_SPF_FAIL, "mail.example.com", true);
+	set_dmarc(&v, AM_POLICY_REJECT);
+	ck_assert(v.spf.aligned && !v.dmarc.spf_aligned && v.dmarc.result == AM_DMARC_PASS);
+	am_ses_analyse(dm, &v);
+	ck_hints(&v, BIT(AM_HINT_DMARC_SINGLE_MECHANISM));
+	fix_has(&v, AM_HINT_DMARC_SINGLE_MECHANISM, "SPF for mail.example.com aligns with example.com but gave fail");
+	fix_has(&v, AM_HINT_DMARC_SINGLE_MECHANISM, "sending servers");
+
 	/* both: no hint (clean_verdict), neither: DMARC fails, no hint */
 	clean_verdict(&v);
-	v.dkim.sig[0].aligned = false;
+	v.dkim.count = 0;
+	add_sig(&v, "esp.example.org", "s1", AM_DKIM_PASS, false);
 	set_spf(&v, AM_SPF_PASS, "bounces.esp.example.org", false);
 	set_dmarc(&v, AM_POLICY_REJECT);
 	ck_assert_int_eq(v.dmarc.result, AM_DMARC_FAIL);
@@ -951,8 +1078,7 @@ START_TEST(hint_single_mechanism_fix_text)
 
 	/* SPF alone: sign with d=<From domain> */
 	clean_verdict(&v);
-	v.dkim.sig[0].aligned = false;
-	v.dkim.sig[0].result = AM_DKIM_FAIL;
+	v.dkim.count = 0;
 	set_dmarc(&v, AM_POLICY_REJECT);
 	am_ses_analyse(dm, &v);
 	ck_hints(&v, BIT(AM_HINT_DMARC_SINGLE_MECHANISM));
@@ -985,9 +1111,11 @@ START_TEST(hint_dmarc_policy_none)
 
 	/* p=none and failing: still monitoring only */
 	clean_verdict(&v);
-	v.dkim.sig[0].aligned = false;
-	set_spf(&v, AM_SPF_FAIL, "mail.example.com", false);
+	v.dkim.count = 0;
+	add_sig(&v, "esp.example.org", "s1", AM_DKIM_PASS, false);
+	set_spf(&v, AM_SPF_FAIL, "mail.example.com", true);
 	set_dmarc(&v, AM_POLICY_NONE);
+	ck_assert_int_eq(v.dmarc.result, AM_DMARC_FAIL);
 	am_ses_analyse(dm, &v);
 	ck_hints(&v, BIT(AM_HINT_DMARC_POLICY_NONE));
 
@@ -1010,7 +1138,8 @@ START_TEST(hint_dmarc_no_record)
 	am_ses_analyse(dm, &v);
 	ck_hints(&v, BIT(AM_HINT_DMARC_NO_RECORD));
 	fix_has(&v, AM_HINT_DMARC_NO_RECORD, "_dmarc.example.com");
-	fix_has(&v, AM_HINT_DMARC_NO_RECORD, "v=DMARC1; p=none");
+	records_are(&v, AM_HINT_DMARC_NO_RECORD,
+	    "_dmarc.example.com. TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com\"");
 
 	/* DNS trouble is not "no record" */
 	v.dmarc.result = AM_DMARC_TEMPERROR;
@@ -1045,6 +1174,142 @@ START_TEST(hint_from_header_invalid)
 	v.dmarc.result = AM_DMARC_PERMERROR;
 	am_ses_analyse(dm, &v);
 	ck_hints(&v, BIT(AM_HINT_FROM_INVALID));
+}
+END_TEST
+
+/*
+ * dkim-aligned-signature-failed: the From domain's own signature (aligned:
+ * its d= aligns under adkim, RFC 7489 3.1.1, RFC 9989 4.4.1) failed, and
+ * no aligned signature passed, so DKIM gave DMARC nothing (RFC 7489 4.2).
+ * The fix names the signature, the verifier's reason, what changes a
+ * message after signing, and the way out.
+ */
+START_TEST(hint_dkim_aligned_signature_failed)
+{
+	struct am_verdict v;
+	struct am_dkim_sig *s;
+
+	/* forwarded through a list that added a footer: SPF for the list, DKIM broken */
+	clean_verdict(&v);
+	v.dkim.count = 0;
+	s = add_sig(&v, "example.com", "s1", AM_DKIM_FAIL, true);
+	am_strlcpy(s->reason, "body hash mismatch", sizeof(s->reason));
+	set_spf(&v, AM_SPF_PASS, "lists.example.org", false);
+	set_dmarc(&v, AM_POLICY_REJECT);
+	ck_assert_int_eq(v.dmarc.result, AM_DMARC_FAIL);
+	am_ses_analyse(dm, &v);
+	ck_hints(&v, BIT(AM_HINT_DKIM_ALIGNED_SIG_FAILED));
+	ck_assert_str_eq(am_hint_name(AM_HINT_DKIM_ALIGNED_SIG_FAILED), "dkim-aligned-signature-failed");
+	fix_has(&v, AM_HINT_DKIM_ALIGNED_SIG_FAILED,
+	    "the DKIM signature d=example.com s=s1 aligns with example.com but failed (body hash mismatch): "
+	    "the body was changed after signing");
+	fix_has(&v, AM_HINT_DKIM_ALIGNED_SIG_FAILED, "mailing-list footer");
+	fix_has(&v, AM_HINT_DKIM_ALIGNED_SIG_FAILED, "re-encoding");
+	fix_has(&v, AM_HINT_DKIM_ALIGNED_SIG_FAILED, "sign after the last change, or exempt this stream");
+	records_are(&v, AM_HINT_DKIM_ALIGNED_SIG_FAILED, "");
+
+	/* a header changed (subject tag): the other reason, its own cause */
+	am_strlcpy(s->reason, "signature did not verify", sizeof(s->reason));
+	fix_has(&v, AM_HINT_DKIM_ALIGNED_SIG_FAILED, "failed (signature did not verify): a signed header");
+	fix_has(&v, AM_HINT_DKIM_ALIGNED_SIG_FAILED, "subject tag");
+
+	/* relaxed: a subdomain's signature aligns too */
+	clean_verdict(&v);
+	v.dkim.count = 0;
+	add_sig(&v, "news.example.com", "s1", AM_DKIM_FAIL, true);
+	set_dmarc(&v, AM_POLICY_REJECT);
+	am_ses_analyse(dm, &v);
+	ck_assert(v.hints & BIT(AM_HINT_DKIM_ALIGNED_SIG_FAILED));
+	fix_has(&v, AM_HINT_DKIM_ALIGNED_SIG_FAILED, "d=news.example.com s=s1 aligns with example.com but failed:");
+
+	/* another aligned signature passed: DKIM still carries DMARC, no hint */
+	clean_verdict(&v);
+	add_sig(&v, "example.com", "old", AM_DKIM_FAIL, true);
+	set_dmarc(&v, AM_POLICY_REJECT);
+	am_ses_analyse(dm, &v);
+	ck_hints(&v, 0u);
+
+	/* a third party's broken signature: not aligned, not this hint */
+	clean_verdict(&v);
+	add_sig(&v, "esp.example.org", "s", AM_DKIM_FAIL, false);
+	set_dmarc(&v, AM_POLICY_REJECT);
+	am_ses_analyse(dm, &v);
+	ck_hints(&v, 0u);
+
+	/* aligned but temperror or policy: DNS or key trouble, not a changed message */
+	clean_verdict(&v);
+	v.dkim.sig[0].result = AM_DKIM_TEMPERROR;
+	set_dmarc(&v, AM_POLICY_REJECT);
+	am_ses_analyse(dm, &v);
+	ck_hints(&v, BIT(AM_HINT_DMARC_SINGLE_MECHANISM));
+
+	/*
+	 * SES mail whose Easy DKIM signature broke: DMARC fails and two hints
+	 * say why (SPF unaligned, DKIM broken); ses-no-easy-dkim stays quiet,
+	 * since Easy DKIM is set up.
+	 */
+	ses_verdict(&v);
+	v.dkim.sig[0].result = AM_DKIM_FAIL;
+	am_strlcpy(v.dkim.sig[0].reason, "body hash mismatch", sizeof(v.dkim.sig[0].reason));
+	v.dkim.sig[1].result = AM_DKIM_FAIL;
+	set_dmarc(&v, AM_POLICY_NONE);
+	ck_assert_int_eq(v.dmarc.result, AM_DMARC_FAIL);
+	am_ses_analyse(dm, &v);
+	ck_hints(&v, BIT(AM_HINT_SES_DEFAULT_MAIL_FROM) | BIT(AM_HINT_DMARC_POLICY_NONE) |
+	    BIT(AM_HINT_DKIM_ALIGNED_SIG_FAILED));
+	fix_has(&v, AM_HINT_DKIM_ALIGNED_SIG_FAILED, "d=example.com s=token1");
+}
+END_TEST
+
+/*
+ * Record lines only when every name fits a zone file: a From domain with a
+ * quote, a space or a control byte gets words but no line, and so does one
+ * too long for "mail." in front.
+ */
+START_TEST(hint_records_only_for_clean_names)
+{
+	static const char *const bad[] = {
+		"ex\"ample.com", "exa mple.com", "example.com\n", "example..com", ".example.com",
+		"b\xc3\xbc" "cher.example", "ex;ample.com", "ex(ample).com",
+	};
+	static const enum am_hint with_records[] = {
+		AM_HINT_SES_DEFAULT_MAIL_FROM, AM_HINT_SES_NO_EASY_DKIM, AM_HINT_DMARC_NO_RECORD,
+	};
+	struct am_verdict v;
+	char recs[1024], label[64];
+	size_t i, j;
+
+	for (i = 0; i < NELEM(bad); i++) {
+		ses_verdict(&v);
+		am_strlcpy(v.from_domain, bad[i], sizeof(v.from_domain));
+		for (j = 0; j < NELEM(with_records); j++) {
+			am_hint_records(&v, with_records[j], recs, sizeof(recs));
+			ck_assert_msg(recs[0] == '\0', "%s for From %s: %s",
+			    am_hint_name(with_records[j]), bad[i], recs);
+		}
+	}
+	/* 251 octets: a name, but "_dmarc." or "mail." in front is over 253 */
+	ses_verdict(&v);
+	memset(label, 'a', 61);
+	label[61] = '\0';
+	snprintf(recs, sizeof(recs), "%s.%s.%s.%s.com", label, label, label, label);
+	am_strlcpy(v.from_domain, recs, sizeof(v.from_domain));
+	am_hint_records(&v, AM_HINT_DMARC_NO_RECORD, recs, sizeof(recs));
+	ck_assert_str_eq(recs, "");
+	am_hint_records(&v, AM_HINT_SES_DEFAULT_MAIL_FROM, recs, sizeof(recs));
+	ck_assert_str_eq(recs, "");
+	/* a region that is no region name becomes the placeholder */
+	ses_verdict(&v);
+	am_ses_analyse(dm, &v);
+	am_strlcpy(v.ses.region, "x\"y", sizeof(v.ses.region));
+	records_are(&v, AM_HINT_SES_DEFAULT_MAIL_FROM,
+	    "mail.example.com. MX 10 feedback-smtp.<region>.amazonses.com.\n"
+	    "mail.example.com. TXT \"v=spf1 include:amazonses.com ~all\"");
+	/* a buffer too small for a whole line holds none: never half a record */
+	am_hint_records(&v, AM_HINT_SES_DEFAULT_MAIL_FROM, label, 40);
+	ck_assert_str_eq(label, "");
+	am_hint_records(&v, AM_HINT_SES_DEFAULT_MAIL_FROM, recs, 80);
+	ck_assert_str_eq(recs, "mail.example.com. MX 10 feedback-smtp.<region>.amazonses.com.");
 }
 END_TEST
 
@@ -1435,17 +1700,44 @@ design_log_verdict(struct am_verdict *v)
 	    BIT(AM_HINT_DMARC_POLICY_NONE);
 }
 
-static const char design_record[] =
-    "{\"ts\":\"2026-11-27T05:00:00Z\",\"queue_id\":\"4Fx1\",\"client_ip\":\"54.240.8.1\","
-    "\"helo\":\"a8-1.smtp-out.amazonses.com\","
-    "\"mail_from\":\"0100018c@us-east-1.amazonses.com\",\"from_domain\":\"example.com\","
-    "\"spf\":{\"result\":\"pass\",\"domain\":\"us-east-1.amazonses.com\",\"aligned\":false},"
-    "\"dkim\":[{\"domain\":\"example.com\",\"selector\":\"token1\",\"algorithm\":\"rsa-sha256\","
-    "\"result\":\"pass\",\"aligned\":true}],"
-    "\"dmarc\":{\"result\":\"pass\",\"policy\":\"none\",\"disposition\":\"none\",\"adkim\":\"r\","
-    "\"aspf\":\"r\"},"
-    "\"sender\":\"ses\",\"ses\":{\"region\":\"us-east-1\",\"mail_from\":\"default\"},"
-    "\"hints\":[\"ses-default-mail-from\",\"dmarc-single-mechanism\",\"dmarc-policy-none\"]}\n";
+/*
+ * The example of section heading in alignmilter(8), unwrapped: the first
+ * .EX block after the heading, its lines joined by sep with the leading
+ * blanks of continuation lines dropped, groff's "\-" read as "-", tail
+ * appended.  The man page is the contract: renderers must produce it.
+ */
+static char *
+man_example(const char *heading, const char *sep, const char *tail)
+{
+	size_t len;
+	char *man = tu_slurp(TOP_SRCDIR "/man/alignmilter.8", &len), *p, *end;
+	struct am_buf b;
+
+	ck_assert_ptr_nonnull(man);
+	p = strstr(man, heading);
+	ck_assert_msg(p != NULL, "alignmilter.8 has no %s", heading);
+	p = strstr(p, ".EX\n");
+	ck_assert_ptr_nonnull(p);
+	p += 4;
+	end = strstr(p, ".EE\n");
+	ck_assert_ptr_nonnull(end);
+	am_buf_init(&b);
+	for (; p < end; p++) {
+		if (*p == '\n') {
+			while (p + 1 < end && p[1] == ' ')
+				p++;
+			if (p + 1 < end)
+				am_buf_adds(&b, sep);
+			continue;
+		}
+		if (p[0] == '\\' && p[1] == '-')
+			p++;
+		am_buf_addc(&b, *p);
+	}
+	am_buf_adds(&b, tail);
+	free(man);
+	return b.data;
+}
 
 struct keyspec {
 	const char *key;
@@ -1490,7 +1782,6 @@ check_keys(const struct jval *obj, const char *what, const struct keyspec *req, 
 	return extras;
 }
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct keyspec top_keys[] = {
 	{ "ts", J_STR }, { "queue_id", J_STR }, { "client_ip", J_STR }, { "helo", J_STR },
@@ -1606,10 +1897,7 @@ START_TEST(jsonlog_design_example_exact)
 {
 	struct am_verdict v;
 	struct am_buf b;
-	struct am_buf want;
-	const char *extras_dkim = "\"aligned\":true,\"key_bits\":2048}";
-	const char *extras_dmarc = "\"aspf\":\"r\",\"pct\":100,\"record_domain\":\"example.com\"}";
-	const char *p, *q;
+	char *want = man_example(".SS Alignment log\n", "", "\n");
 
 	design_log_verdict(&v);
 	v.dkim.sig[0].keybits = 2048;
@@ -1617,22 +1905,10 @@ START_TEST(jsonlog_design_example_exact)
 	v.dmarc.pct = 100;
 	am_strlcpy(v.dmarc.record_domain, "example.com", sizeof(v.dmarc.record_domain));
 	am_buf_init(&b);
-	am_buf_init(&want);
-	/* The man page's text with the two extension points filled in. */
-	p = strstr(design_record, "\"aligned\":true}");
-	q = strstr(design_record, "\"aspf\":\"r\"}");
-	ck_assert_ptr_nonnull(p);
-	ck_assert_ptr_nonnull(q);
-	am_buf_add(&want, design_record, (size_t)(p - design_record));
-	am_buf_adds(&want, extras_dkim);
-	p += strlen("\"aligned\":true}");
-	am_buf_add(&want, p, (size_t)(q - p));
-	am_buf_adds(&want, extras_dmarc);
-	am_buf_adds(&want, q + strlen("\"aspf\":\"r\"}"));
 	am_jsonlog_render(&v, &b);
-	ck_assert_str_eq(b.data, want.data);
+	ck_assert_str_eq(b.data, want);
 	am_buf_free(&b);
-	am_buf_free(&want);
+	free(want);
 }
 END_TEST
 
@@ -1816,6 +2092,13 @@ START_TEST(summary_line)
 	ck_assert_msg(strstr(b.data, " hints=ses-default-mail-from,dmarc-single-mechanism,"
 	    "dmarc-policy-none") != NULL, "%s", b.data);
 	ck_assert_msg(b.data[b.len - 1] != ' ', "trailing space: %s", b.data);
+	/* exactly the example line of alignmilter(8) */
+	{
+		char *want = man_example(".SS Syslog verdict\n", " ", "");
+
+		ck_assert_str_eq(b.data, want);
+		free(want);
+	}
 
 	/* no queue id, unsigned, no hints, not SES */
 	clean_verdict(&v);
@@ -2215,6 +2498,64 @@ assert_same_verdict(const struct am_verdict *a, const struct am_verdict *b, cons
 	    "%s: from differs", what);
 }
 
+/*
+ * The SES message changed after signing, as a list or gateway changes it.
+ * Easy DKIM's d=example.com still aligns (RFC 7489 3.1.1, RFC 9989 4.4.1:
+ * alignment is the d= domain's) but fails, so it counts for nothing and
+ * DMARC fails (RFC 7489 4.2); the log, the syslog line and the hints say
+ * "aligned, fail" and why, not "unaligned".
+ */
+static void
+assert_broken_easy_dkim(const struct am_verdict *v, const char *reason)
+{
+	struct am_buf b;
+	struct jval *r;
+
+	ck_assert_uint_eq(v->dkim.count, 2);
+	ck_assert_int_eq(v->dkim.sig[0].result, AM_DKIM_FAIL);
+	ck_assert_str_eq(v->dkim.sig[0].reason, reason);
+	ck_assert(v->dkim.sig[0].aligned);
+	ck_assert(!v->dkim.sig[1].aligned);
+	ck_assert(!v->dmarc.dkim_aligned && !v->dmarc.spf_aligned);
+	ck_assert_int_eq(v->dmarc.result, AM_DMARC_FAIL);
+	ck_hints(v, BIT(AM_HINT_SES_DEFAULT_MAIL_FROM) | BIT(AM_HINT_DMARC_POLICY_NONE) |
+	    BIT(AM_HINT_DKIM_ALIGNED_SIG_FAILED));
+	am_buf_init(&b);
+	am_jsonlog_render(v, &b);
+	r = json_must_parse(b.data, b.len);
+	check_record_schema(r);
+	ck_assert_str_eq(jstr(jget(r, "dkim")->items[0], "result"), "fail");
+	ck_assert(jget(jget(r, "dkim")->items[0], "aligned")->b);
+	ck_assert_str_eq(jstr(jget(r, "dkim")->items[0], "reason"), reason);
+	ck_assert_str_eq(jstr(jget(r, "dmarc"), "result"), "fail");
+	jfree(r);
+	am_summary_render(v, &b);
+	ck_assert_msg(strstr(b.data, " dkim=fail (example.com/" EASY_SEL ", aligned) ") != NULL, "%s", b.data);
+	ck_assert_msg(strstr(b.data, "dkim-aligned-signature-failed") != NULL, "%s", b.data);
+	am_buf_free(&b);
+}
+
+START_TEST(pipeline_changed_after_signing)
+{
+	size_t len, len2;
+	char *raw = fixture("ses.eml", &len), *changed;
+	struct am_verdict *v = new_verdict();
+
+	/* a footer-like change of the body */
+	changed = replace_once(raw, len, "Hello Bob,", "Hello Bob, [scanned]", &len2);
+	check_message(changed, len2, SES_CLIENT, SES_HELO, SES_ENVELOPE, 0, v);
+	assert_broken_easy_dkim(v, "body hash mismatch");
+	free(changed);
+	/* a subject tag: a signed header changed */
+	changed = replace_once(raw, len, "Subject: November", "Subject: [news] November", &len2);
+	check_message(changed, len2, SES_CLIENT, SES_HELO, SES_ENVELOPE, 0, v);
+	assert_broken_easy_dkim(v, "signature did not verify");
+	free(changed);
+	free(v);
+	free(raw);
+}
+END_TEST
+
 START_TEST(pipeline_body_chunks)
 {
 	static const size_t sizes[] = { 1, 2, 3, 7, 64, 4096, SIZE_MAX };
@@ -2517,9 +2858,12 @@ START_TEST(offline_ses_file)
 	ck_assert_uint_eq(jget(r, "hints")->n, 3);
 	ck_assert_msg(strstr(cap.out, "\tdkim=pass header.d=example.com header.s=tok1 ") != NULL,
 	    "%s", cap.out);
-	/* the fixes go to err, one line per hint */
+	/* the fixes go to err: a line per hint, then its records as bare zone-file lines */
 	ck_assert_msg(strstr(cap.err, "hint ses-default-mail-from: ") != NULL, "%s", cap.err);
-	ck_assert_msg(strstr(cap.err, "feedback-smtp.us-east-1.amazonses.com") != NULL, "%s", cap.err);
+	ck_assert_msg(strstr(cap.err, " publish its MX and SPF records\n"
+	    "mail.example.com. MX 10 feedback-smtp.us-east-1.amazonses.com.\n"
+	    "mail.example.com. TXT \"v=spf1 include:amazonses.com ~all\"\n") != NULL, "%s", cap.err);
+	ck_assert_msg(strstr(cap.err, "\\\"") == NULL, "escaped quotes on stderr: %s", cap.err);
 	ck_assert_msg(strstr(cap.err, "hint dmarc-single-mechanism: ") != NULL, "%s", cap.err);
 	ck_assert_msg(strstr(cap.err, "hint dmarc-policy-none: ") != NULL, "%s", cap.err);
 	jfree(r);
@@ -2573,6 +2917,8 @@ START_TEST(offline_headers_only)
 	r = check_offline_output(&cap);
 	ck_assert_str_eq(jstr(r, "from_domain"), "example.com");
 	ck_assert_str_eq(jstr(jget(r, "spf"), "result"), "fail");	/* example.com: v=spf1 -all */
+	/* the envelope domain is the From domain: aligned, whatever the result (RFC 7489 3.1.2) */
+	ck_assert(jget(jget(r, "spf"), "aligned")->b);
 	ck_assert_str_eq(jstr(jget(r, "dmarc"), "result"), "fail");
 	ck_assert_str_eq(jstr(jget(r, "dmarc"), "policy"), "none");
 	ck_assert_str_eq(jstr(r, "sender"), "other");
@@ -2815,6 +3161,8 @@ verdict_suite(void)
 	tcase_add_test(tc, hint_dmarc_policy_none);
 	tcase_add_test(tc, hint_dmarc_no_record);
 	tcase_add_test(tc, hint_from_header_invalid);
+	tcase_add_test(tc, hint_dkim_aligned_signature_failed);
+	tcase_add_test(tc, hint_records_only_for_clean_names);
 	tcase_add_test(tc, ses_recognition);
 	tcase_add_test(tc, ses_hints_not_for_other_mail);
 	tcase_add_test(tc, hint_fix_bounded);
@@ -2844,6 +3192,7 @@ verdict_suite(void)
 	tcase_add_test(tc, pipeline_two_from_headers);
 	tcase_add_test(tc, pipeline_no_from);
 	tcase_add_test(tc, pipeline_body_chunks);
+	tcase_add_test(tc, pipeline_changed_after_signing);
 	tcase_add_test(tc, pipeline_no_state_leaks);
 	tcase_add_test(tc, pipeline_threads_share_engine);
 	tcase_add_test(tc, pipeline_dmarc_servfail);

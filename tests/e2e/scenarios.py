@@ -105,10 +105,13 @@ SCENARIOS = [
                      dkim=[("fail", "strict.example.com", "strict1tok", "rsa-sha256"),
                            ("fail", "amazonses.com", "224i4yxa", "rsa-sha256")],
                      dmarc=("fail", "reject", "reject", "strict.example.com"),
-                     log=dict(spf_aligned=False, policy="reject", disposition="reject", aspf="s",
+                     # aligned means identifier alignment: the broken Easy DKIM
+                     # signature still aligns (RFC 7489 3.1.1), it failed.
+                     log=dict(spf_aligned=False, dkim_aligned={"strict.example.com": True, "amazonses.com": False},
+                              policy="reject", disposition="reject", aspf="s",
                               ses=("eu-west-1", "custom"),
-                              hints_include=["aspf-strict-subdomain"],
-                              hints_exclude=["dmarc-single-mechanism", "dmarc-policy-none"])),
+                              hints_include=["aspf-strict-subdomain", "dkim-aligned-signature-failed"],
+                              hints_exclude=["dmarc-single-mechanism", "dmarc-policy-none", "ses-no-easy-dkim"])),
          variants=("normal",)),
     dict(name="tamper",
          what="own signer, forwarded: body modified, SPF passes for the forwarder only, p=reject",
@@ -119,9 +122,22 @@ SCENARIOS = [
          expect=dict(spf=("pass", "mailfrom", "forwarder.example.org"),
                      dkim=[("fail", "tamper.example.com", "sel1", "rsa-sha256")],
                      dmarc=("fail", "reject", "reject", "tamper.example.com"),
-                     log=dict(spf_aligned=False, policy="reject", disposition="reject", ses=None,
-                              hints_exclude=sorted(SES_HINTS) + ["dmarc-single-mechanism", "dmarc-no-record"])),
+                     log=dict(spf_aligned=False, dkim_aligned={"tamper.example.com": True},
+                              policy="reject", disposition="reject", ses=None,
+                              hints_exact=["dkim-aligned-signature-failed"])),
          reject=dict(reply="550 5.7.1")),
+    dict(name="spf-fail-aligned",
+         what="own domain as MAIL FROM from a server its SPF does not list; DKIM intact, p=reject",
+         send=dict(addr="198.51.100.77", helo="mail.ed.example.org",
+                   mail_from="me@ed.example.org", from_="Ed <me@ed.example.org>",
+                   sign=["ed.example.org:ed1"]),
+         expect=dict(spf=("fail", "mailfrom", "ed.example.org"),
+                     dkim=[("pass", "ed.example.org", "ed1", "ed25519-sha256")],
+                     dmarc=("pass", "reject", "none", "ed.example.org"),
+                     # SPF failed for an aligned domain: aligned, fail; DMARC passes on DKIM.
+                     log=dict(spf_aligned=True, dkim_aligned={"ed.example.org": True},
+                              policy="reject", disposition="none", ses=None,
+                              hints_exact=["dmarc-single-mechanism"]))),
     dict(name="noeasydkim",
          what="SES without Easy DKIM: only the amazonses.com signature, p=none",
          send=dict(addr="192.0.2.12", helo="a8-12.smtp-out.amazonses.com",
@@ -145,10 +161,12 @@ SCENARIOS = [
                            ("pass", "amazonses.com", "224i4yxa", "rsa-sha256")],
                      dmarc=("fail", "none", "none", "dupsuffix.example.com"),
                      # ses-no-easy-dkim is left open: Easy DKIM was set up, only mis-published.
-                     log=dict(spf_aligned=False, policy="none", disposition="none", ses=("us-east-1", "default"),
+                     # The signature aligns but is a permerror (no key), not a broken one.
+                     log=dict(spf_aligned=False, dkim_aligned={"dupsuffix.example.com": True, "amazonses.com": False},
+                              policy="none", disposition="none", ses=("us-east-1", "default"),
                               hints_include=["ses-default-mail-from", "dkim-key-not-found",
                                              "dkim-cname-duplicated-suffix", "dmarc-policy-none"],
-                              hints_exclude=["dmarc-single-mechanism"]))),
+                              hints_exclude=["dmarc-single-mechanism", "dkim-aligned-signature-failed"]))),
     dict(name="ed25519-ipv6",
          what="ed25519-sha256 signature, client 2001:db8:ed::25 via ::1, p=reject",
          send=dict(host="::1", addr="2001:db8:ed::25", helo="mail.ed.example.org",
@@ -553,6 +571,15 @@ def check_verdict_line(rep, name, exp, qid, lines):
             rep.check("contract", name, "  verdict line names hint %s" % h, h in line, line)
         if L.get("ses"):
             rep.check("contract", name, "  verdict line names SES region %s" % L["ses"][0], L["ses"][0] in line, line)
+        # "aligned" is identifier alignment, whatever the result (man alignmilter.8).
+        if "spf_aligned" in L:
+            want = "spf=%s (%s=%s, %s)" % (exp["spf"][0], exp["spf"][1], exp["spf"][2],
+                                           "aligned" if L["spf_aligned"] else "unaligned")
+            rep.check("contract", name, "  verdict line says %s" % want, want in line, line)
+        for res, d, sel, _alg in exp["dkim"]:
+            if d in L.get("dkim_aligned", {}):
+                want = "dkim=%s (%s/%s, %s)" % (res, d, sel, "aligned" if L["dkim_aligned"][d] else "unaligned")
+                rep.check("contract", name, "  verdict line says %s" % want, want in line, line)
 
 
 def check_harness(rep, env, name, scen, raw, hdrs):
@@ -694,10 +721,36 @@ def offline(work):
                                                        if k.lower() != "authentication-results"]
         check_ar(rep, name, exp, hdrs)
         check_log(rep, name, exp, "", [rec] if rec is not None else [])
+        check_offline_fixes(rep, name, exp, p.stderr if rc == 0 else "")
     for kind, (pp, f) in rep.counts.items():
         if pp or f:
             print("# %s: %d passed, %d failed" % (kind, pp, f))
     return rep
+
+
+ZONE_LINE = re.compile(r'^[A-Za-z0-9<>_.-]+\. (MX 10 [A-Za-z0-9<>.-]+\.|TXT "[^"\\]*"|CNAME [A-Za-z0-9<>_.-]+\.)$')
+
+
+def check_offline_fixes(rep, name, exp, err):
+    """-t prints per hint "hint NAME: words", then the records to publish as
+    bare zone-file lines: nothing else, no record inside the words."""
+    lines = [l for l in err.splitlines() if l]
+    hints = [l.split(":", 1)[0][5:] for l in lines if l.startswith("hint ")]
+    other = [l for l in lines if not l.startswith("hint ")]
+    L = exp.get("log", {})
+    if "hints_exact" in L:
+        rep.check("contract", name, "-t names each hint on standard error", sorted(hints) == sorted(L["hints_exact"]),
+                  err)
+    rep.check("contract", name, "-t: every other line is a bare zone-file record",
+              all(ZONE_LINE.match(l) for l in other), err)
+    rep.check("contract", name, "-t: no record inside a fix's words",
+              not any(re.search(r"\. (MX|TXT|CNAME) |\\\"", l) for l in lines if l.startswith("hint ")), err)
+    if "ses-default-mail-from" in L.get("hints_exact", []) + L.get("hints_include", []):
+        dom = exp["dmarc"][3]
+        want = ["mail.%s. MX 10 feedback-smtp.%s.amazonses.com." % (dom, L["ses"][0]),
+                'mail.%s. TXT "v=spf1 include:amazonses.com ~all"' % dom]
+        rep.check("contract", name, "-t: the custom MAIL FROM records, each a line", all(w in other for w in want),
+                  err)
 
 
 # ------------------------------------------------------------ demo

@@ -14,9 +14,12 @@ holds the alignment log the live milter wrote:
       alignmilter(8) and fix lines holding the zone-file text to publish.
   alignmilter-report --json on the same log: per-domain figures equal the
       ones counted here, independently, from the same lines (definitions
-      of man/alignmilter-report.1); --html renders a self-contained page
-      whose data- attributes carry the same figures; --dmarc-xml writes
-      well-formed RFC 7489 aggregate reports whose rows add up.
+      of man/alignmilter-report.1: aligned is identifier alignment, aligned
+      pass what DMARC counts); the fixes' records are zone-file lines that
+      nsd-checkzone loads; --html renders a self-contained page whose data-
+      attributes carry the same figures; --dmarc-xml writes well-formed RFC
+      7489 aggregate reports whose rows add up and whose policy_evaluated
+      says pass only for an aligned identifier that passed.
 
   tools.py WORK           prints "ok - [contract] ..." / "not ok - ..." lines
                           (run.sh counts them) and exits 1 on any failure
@@ -216,6 +219,25 @@ def check_domain(env, tool, domain, findings):
 
 
 # ------------------------------------------------------------ alignmilter-report
+def check_zone_lines(got, tmp):
+    """Per From domain, the records of every fix in one zone file (SOA and
+    NS added, <token>/<region> filled in): nsd-checkzone must load it."""
+    checkzone = "/usr/sbin/nsd-checkzone"
+    for dom, g in sorted(got.items()):
+        lines = sorted({l for v in (g.get("records") or {}).values() for l in v})
+        if not lines or not dom:
+            continue
+        path = os.path.join(tmp, "fix.%s.zone" % dom)
+        with open(path, "w") as f:
+            f.write("$TTL 3600\n%s. IN SOA ns1.%s. h.%s. 1 3600 900 604800 300\n" % (dom, dom, dom))
+            f.write("%s. IN NS ns1.%s.\nns1.%s. IN A 192.0.2.53\n" % (dom, dom, dom))
+            for l in lines:
+                f.write(l.replace("<token>", "tokenx").replace("<region>", "us-east-1") + "\n")
+        p = run([checkzone, dom, path], capture_output=True, text=True, timeout=30)
+        check("report", "%s: the fixes' %d zone-file lines load with nsd-checkzone" % (dom, len(lines)),
+              p.returncode == 0, p.stdout + p.stderr + "".join(open(path).readlines()))
+
+
 def load_log(path):
     recs = []
     with open(path) as f:
@@ -235,16 +257,18 @@ def count(recs):
     for r in recs:
         d = out.setdefault(norm(r.get("from_domain")), dict(
             messages=0, spf_pass=0, spf_aligned=0, dkim_pass=0, dkim_aligned=0, dmarc_pass=0,
-            hints={}, ses=0, regions={}))
+            spf_aligned_pass=0, dkim_aligned_pass=0, hints={}, ses=0, regions={}))
         spf = r.get("spf") or {}
         sigs = r.get("dkim") or []
         d["messages"] += 1
+        # aligned: the identifier's domain aligns, whatever its result;
+        # aligned pass: aligned and passed, what DMARC counts.
         d["spf_pass"] += spf.get("result") == "pass"
-        d["spf_aligned"] += spf.get("result") == "pass" and spf.get("aligned") is True
-        # DKIM pass: at least one signature passed; aligned: at least one
-        # passing signature is aligned.
+        d["spf_aligned"] += spf.get("aligned") is True
+        d["spf_aligned_pass"] += spf.get("result") == "pass" and spf.get("aligned") is True
         d["dkim_pass"] += any(s.get("result") == "pass" for s in sigs)
-        d["dkim_aligned"] += any(s.get("result") == "pass" and s.get("aligned") is True for s in sigs)
+        d["dkim_aligned"] += any(s.get("aligned") is True for s in sigs)
+        d["dkim_aligned_pass"] += any(s.get("result") == "pass" and s.get("aligned") is True for s in sigs)
         d["dmarc_pass"] += (r.get("dmarc") or {}).get("result") == "pass"
         for h in set(r.get("hints") or []):   # a hint counts once per message
             d["hints"][h] = d["hints"].get(h, 0) + 1
@@ -287,7 +311,8 @@ class Page(HTMLParser):
             self.external.append(data.strip()[:80])
 
 
-METRICS = ["spf_pass", "spf_aligned", "dkim_pass", "dkim_aligned", "dmarc_pass"]
+METRICS = ["spf_pass", "spf_aligned", "dkim_pass", "dkim_aligned", "dmarc_pass", "spf_aligned_pass",
+           "dkim_aligned_pass"]
 
 
 def check_report(env, tool, tmp):
@@ -325,10 +350,18 @@ def check_report(env, tool, tmp):
               g.get("ses") == w["ses"] and (g.get("regions") or {}) == w["regions"], json.dumps(g))
         fixes = g.get("fixes") or {}
         check(name, "%s: a fix for every hint" % dom, set(fixes) == set(w["hints"]), json.dumps(fixes))
-    fx = (got.get("ses-default.example.com") or {}).get("fixes", {}).get("ses-default-mail-from", "")
-    check(name, "ses-default.example.com: the ses-default-mail-from fix names MX 10 feedback-smtp."
-          "us-east-1.amazonses.com and include:amazonses.com",
-          "feedback-smtp.us-east-1.amazonses.com" in fx and "include:amazonses.com" in fx, fx)
+        records = g.get("records") or {}
+        check(name, "%s: records (zone-file lines) for every hint" % dom,
+              set(records) == set(w["hints"]) and all(isinstance(v, list) for v in records.values()),
+              json.dumps(records))
+    fx = (got.get("ses-default.example.com") or {}).get("records", {}).get("ses-default-mail-from", [])
+    check(name, "ses-default.example.com: the ses-default-mail-from records are the MX and SPF lines",
+          fx == ["mail.ses-default.example.com. MX 10 feedback-smtp.us-east-1.amazonses.com.",
+                 'mail.ses-default.example.com. TXT "v=spf1 include:amazonses.com ~all"'], fx)
+    tx = (got.get("tamper.example.com") or {}).get("fixes", {}).get("dkim-aligned-signature-failed", "")
+    check(name, "tamper.example.com: dkim-aligned-signature-failed names the signature and the reason",
+          "d=tamper.example.com s=sel1" in tx and "body hash mismatch" in tx, tx)
+    check_zone_lines(got, tmp)
 
     # --html: a self-contained page carrying the same figures.
     html = os.path.join(tmp, "report.html")
@@ -361,6 +394,7 @@ def check_report(env, tool, tmp):
     check(name, "--dmarc-xml writes reports (exit 0)", p.returncode == 0 and files,
           "rc=%d %s" % (p.returncode, p.stderr))
     rows, bad = {}, []
+    dkim_aligned_pass = {d for d, w in want.items() if w["dkim_aligned_pass"]}
     for fn in files:
         try:
             root = ET.parse(os.path.join(xdir, fn)).getroot()
@@ -387,8 +421,22 @@ def check_report(env, tool, tmp):
             pe = [rec.findtext("row/policy_evaluated/" + k) for k in ("dkim", "spf")]
             if any(v not in ("pass", "fail") for v in pe):
                 bad.append("%s: policy_evaluated %s" % (fn, pe))
+            # RFC 7489 semantics: a pass needs a passing identifier; a domain
+            # none of whose messages had an aligned passing signature is fail.
+            if pe[0] == "pass" and not any(d.findtext("result") == "pass"
+                                           for d in rec.findall("auth_results/dkim")):
+                bad.append("%s: dkim pass without a passing signature" % fn)
+            if pe[0] == "pass" and hf not in dkim_aligned_pass:
+                bad.append("%s: dkim pass for %s, which no aligned signature passed" % (fn, hf))
+            if pe[1] == "pass" and rec.findtext("auth_results/spf/result") != "pass":
+                bad.append("%s: spf pass without an SPF pass" % fn)
     check(name, "--dmarc-xml: %d files, each parseable RFC 7489 feedback" % len(files),
           files and not bad, "\n".join(bad))
+    # tamper.example.com: the log says aligned (broken signature), the report fail.
+    tam = [r for r in recs if norm(r.get("from_domain")) == "tamper.example.com"]
+    check(name, "tamper.example.com: the log has aligned:true with result fail, and no aligned pass",
+          tam and any(s.get("aligned") is True and s.get("result") == "fail" for r in tam for s in r.get("dkim", []))
+          and "tamper.example.com" not in dkim_aligned_pass, json.dumps(tam)[:800])
     msgs = {d: w["messages"] for d, w in want.items() if d}
     check(name, "--dmarc-xml: row counts add up to each From domain's messages", rows == msgs,
           "xml %s, log %s" % (json.dumps(rows, sort_keys=True), json.dumps(msgs, sort_keys=True)))
@@ -400,8 +448,8 @@ def main(work):
     bindir = os.path.dirname(env["alignmilter"])
     tmp = os.path.join(work, "tools")
     os.makedirs(tmp, exist_ok=True)
-    ctool = os.path.join(bindir, "alignmilter-check")
-    rtool = os.path.join(bindir, "alignmilter-report")
+    ctool = env.get("alignmilter_check") or os.path.join(bindir, "alignmilter-check")
+    rtool = env.get("alignmilter_report") or os.path.join(bindir, "alignmilter-report")
     if check("check", "%s is built" % ctool, os.access(ctool, os.X_OK)):
         for domain, findings in EXPECT.items():
             check_domain(env, ctool, domain, findings)

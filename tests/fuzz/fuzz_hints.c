@@ -8,9 +8,12 @@
  * (SES and PSL corner cases, so the hints fire) or taken raw from the
  * input (any byte but NUL, up to the field's size).  Then
  * am_ses_analyse() (with a real am_dmarc: Debian's PSL over a fakezone
- * resolver), am_hint_fix() for every hint, am_authres_render(),
- * am_jsonlog_render() and am_summary_render().  Invariants:
- *   - hints only name known bits; every fix text fits its buffer;
+ * resolver), am_hint_fix() and am_hint_records() for every hint,
+ * am_authres_render(), am_jsonlog_render() and am_summary_render().
+ * Invariants:
+ *   - hints only name known bits; every fix text fits its buffer; every
+ *     record is a whole zone-file line (absolute owner at the left
+ *     margin, printable ASCII, quotes balanced), never cut;
  *   - the Authentication-Results value has no CR, and every LF is the
  *     "\n\t" of a fold; no other control byte;
  *   - the JSON record is one line, valid JSON, valid UTF-8;
@@ -69,7 +72,8 @@ static const char *const regions[] = { "", "us-east-1", "eu-west-2", "us-gov-wes
 static const char *const selectors[] = { "token1", "224i4yxa", "s1", "" };
 static const char *const algorithms[] = { "rsa-sha256", "ed25519-sha256", "rsa-sha1", "" };
 static const char *const reasons[] = {
-	"", "body hash mismatch", "key not found", ("SPF record refused: macro too long for libspf2 "
+	"", "body hash mismatch", "signature did not verify", "key not found",
+	("SPF record refused: macro too long for libspf2 "
 	"(CVE-2023-42118)"), "a (comment) with \\ and \"quotes\"",
 };
 
@@ -334,6 +338,32 @@ check_authres(const struct am_buf *b)
 	FUZZ_ASSERT(b->data[b->len - 1] != '\n' && b->data[b->len - 1] != '\t');
 }
 
+/* Each "\n"-separated line: "owner. TYPE data", printable ASCII, quotes paired. */
+static void
+check_records(const char *recs)
+{
+	const char *p = recs;
+
+	while (*p != '\0') {
+		const char *e = strchr(p, '\n'), *sp;
+		size_t n, i, quotes = 0;
+
+		if (e == NULL)
+			e = p + strlen(p);
+		n = (size_t)(e - p);
+		sp = memchr(p, ' ', n);
+		FUZZ_ASSERT(n > 0 && p[0] != ' ' && sp != NULL && sp > p && sp[-1] == '.');
+		for (i = 0; i < n; i++) {
+			FUZZ_ASSERT((unsigned char)p[i] >= 0x20 && (unsigned char)p[i] < 0x7f);
+			quotes += p[i] == '"';
+		}
+		FUZZ_ASSERT(quotes % 2 == 0);
+		FUZZ_ASSERT(strncmp(sp, " MX 10 ", 7) == 0 || strncmp(sp, " TXT \"", 6) == 0 ||
+		    strncmp(sp, " CNAME ", 7) == 0);
+		p = *e ? e + 1 : e;
+	}
+}
+
 static void
 check_summary(const struct am_buf *b)
 {
@@ -384,6 +414,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(tiny, 'X', sizeof(tiny));
 		am_hint_fix(v, (enum am_hint)h, tiny, sizeof(tiny));
 		FUZZ_ASSERT(memchr(tiny, '\0', sizeof(tiny)) != NULL);
+		memset(fix, 'X', sizeof(fix));
+		am_hint_records(v, (enum am_hint)h, fix, sizeof(fix));
+		FUZZ_ASSERT(memchr(fix, '\0', sizeof(fix)) != NULL);
+		check_records(fix);
+		memset(tiny, 'X', sizeof(tiny));
+		am_hint_records(v, (enum am_hint)h, tiny, sizeof(tiny));
+		FUZZ_ASSERT(tiny[0] == '\0');	/* no record fits in 8 bytes: none, not half */
 	}
 	am_buf_init(&b);
 	am_authres_render(v, ids[size % NELEM(ids)], &b);

@@ -7,13 +7,18 @@ Subcommands (all print a reason and exit 1 on a mismatch):
                       lines); NOW is the epoch the records are placed before.
   expect [--domain D]... [--since EPOCH] LOG...
                       print the expected {"domains": [...]} counted here,
-                      from the same logs, by alignmilter(8)'s definitions.
+                      from the same logs, by alignmilter-report(1)'s definitions.
   json EXPECTED ACTUAL    compare the report's --json output with EXPECTED.
   html EXPECTED DOM PAGE  compare the numbers read back from Chromium's DOM dump
                       with EXPECTED; PAGE (the file) must reference nothing external.
   xml EXPECTED_LOGS_JSON DIR  check every aggregate report in DIR: well formed,
                       row counts summing to that domain's messages of that UTC
-                      day, one row per distinct group.
+                      day, one row per distinct group, policy_evaluated in RFC
+                      7489's sense (pass = an aligned identifier that passed).
+  zone DOMAIN TEXT ZONEFILE  take the zone-file lines the text report printed
+                      for DOMAIN (placeholders <token>, <region> filled in) and
+                      write them into a zone file with SOA and NS, for
+                      nsd-checkzone; exits 1 if there is no such line.
 """
 import json
 import os
@@ -25,9 +30,12 @@ from html.parser import HTMLParser
 
 KNOWN_HINTS = ["ses-default-mail-from", "aspf-strict-subdomain", "ses-no-easy-dkim",
                "dkim-key-not-found", "dkim-cname-duplicated-suffix", "dmarc-single-mechanism",
-               "dmarc-policy-none", "dmarc-no-record", "from-header-invalid", "dmarc-multiple-records"]
-METRICS = ["spf_pass", "spf_aligned", "dkim_pass", "dkim_aligned", "dmarc_pass"]
-FIRST_KEYS = ["domain", "messages"] + METRICS + ["hints"]
+               "dmarc-policy-none", "dmarc-no-record", "from-header-invalid", "dmarc-multiple-records",
+               "dkim-aligned-signature-failed"]
+# The keys the issue fixed, in order; then the aligned-and-passed counts (extras).
+FIXED_METRICS = ["spf_pass", "spf_aligned", "dkim_pass", "dkim_aligned", "dmarc_pass"]
+METRICS = FIXED_METRICS + ["spf_aligned_pass", "dkim_aligned_pass"]
+FIRST_KEYS = ["domain", "messages"] + FIXED_METRICS + ["hints"]
 DAY = 86400
 
 # A domain whose name needs escaping in HTML, XML and JSON alike.
@@ -57,8 +65,9 @@ def record(rng, now, boundaries):
     ses = dom == "ses-default.example" or rng.random() < 0.2
     spf_res = rng.choice(["pass", "pass", "pass", "fail", "softfail", "none", "temperror", "neutral"])
     spf_dom = "us-east-1.amazonses.com" if ses and rng.random() < 0.7 else (dom or "helo.example")
-    spf = {"result": spf_res, "domain": spf_dom,
-           "aligned": spf_res == "pass" and spf_dom == dom and rng.random() < 0.9}
+    # aligned: identifier alignment, whatever the result (the generator's
+    # names align only when equal, under adkim/aspf r and s alike).
+    spf = {"result": spf_res, "domain": spf_dom, "aligned": bool(dom) and spf_dom == dom}
     if rng.random() < 0.1:
         spf["identity"] = "helo"
     sigs = []
@@ -67,15 +76,19 @@ def record(rng, now, boundaries):
         res = rng.choice(["pass", "pass", "fail", "permerror", "neutral", "temperror"])
         sig = {"domain": d, "selector": rng.choice(["s1", "token1", "224i4yxa"]),
                "algorithm": rng.choice(["rsa-sha256", "ed25519-sha256"]), "result": res,
-               "aligned": res == "pass" and d == dom and rng.random() < 0.95}
+               "aligned": bool(dom) and d == dom}
         if res == "permerror":
             sig["reason"] = "key not found"
+        elif res == "fail":
+            sig["reason"] = rng.choice(["body hash mismatch", "signature did not verify"])
         if rng.random() < 0.5:
             sig["key_bits"] = 2048
         sigs.append(sig)
     found = rng.random() < 0.8
     pol = rng.choice(["none", "quarantine", "reject"]) if found else "none"
-    aligned_any = spf["aligned"] or any(s["aligned"] for s in sigs)
+    # DMARC counts an identifier that is aligned and passed (RFC 7489 4.2).
+    aligned_any = (spf["aligned"] and spf_res == "pass") or \
+        any(s["aligned"] and s["result"] == "pass" for s in sigs)
     dmarc = {"result": ("pass" if aligned_any else "fail") if found else "none", "policy": pol,
              "disposition": pol if found and not aligned_any else "none",
              "adkim": rng.choice("rs"), "aspf": rng.choice("rs")}
@@ -188,14 +201,17 @@ def expect(paths, domains=(), since=None):
             continue
         d = per.setdefault(dom, {"domain": dom, "messages": 0, "spf_pass": 0, "spf_aligned": 0,
                                  "dkim_pass": 0, "dkim_aligned": 0, "dmarc_pass": 0, "hints": {},
-                                 "ses": 0, "days": {}})
+                                 "spf_aligned_pass": 0, "dkim_aligned_pass": 0, "ses": 0, "days": {}})
         d["messages"] += 1
         spf_pass = rec["spf"]["result"] == "pass"
+        spf_aligned = rec["spf"].get("aligned", False) is True
         d["spf_pass"] += spf_pass
-        d["spf_aligned"] += spf_pass and rec["spf"].get("aligned", False)
-        passing = [s for s in rec["dkim"] if s["result"] == "pass"]
-        d["dkim_pass"] += bool(passing)
-        d["dkim_aligned"] += any(s.get("aligned") for s in passing)
+        d["spf_aligned"] += spf_aligned
+        d["spf_aligned_pass"] += spf_pass and spf_aligned
+        sigs = rec["dkim"]
+        d["dkim_pass"] += any(s["result"] == "pass" for s in sigs)
+        d["dkim_aligned"] += any(s.get("aligned") is True for s in sigs)
+        d["dkim_aligned_pass"] += any(s.get("aligned") is True and s["result"] == "pass" for s in sigs)
         d["dmarc_pass"] += rec["dmarc"]["result"] == "pass"
         d["ses"] += rec.get("sender") == "ses" or bool(rec.get("ses"))
         for h in set(rec["hints"]):
@@ -316,6 +332,43 @@ def cmd_html(expected_path, dom_path, page_path):
     print("html: %d domain sections read back from the DOM, every figure equal" % len(r.domains))
 
 
+def check_policy_evaluated(name, header_from, pe, auth):
+    """RFC 7489 4.2 / Appendix C: policy_evaluated says "pass" for an
+    identifier that is aligned AND passed; the log's aligned alone (a
+    broken signature for the From domain is aligned) is not enough.  The
+    generator's names align only when equal."""
+    dkim = any((d.findtext("domain") or "") == header_from and d.findtext("result") == "pass"
+               for d in auth.findall("dkim"))
+    spf = auth.find("spf")
+    spf_ok = (spf.findtext("domain") or "") == header_from and spf.findtext("result") == "pass"
+    want = ("pass" if dkim else "fail", "pass" if spf_ok else "fail")
+    got = (pe.findtext("dkim"), pe.findtext("spf"))
+    if got != want:
+        fail("%s: policy_evaluated dkim/spf %s for %s, want %s (aligned and passed)" %
+             (name, got, header_from, want))
+
+
+def cmd_zone(domain, text_path, zone_path):
+    """The report's zone-file lines for DOMAIN, in a zone nsd can load."""
+    lines = []
+    with open(text_path, encoding="utf-8") as f:
+        for ln in f:
+            ln = ln.rstrip("\n")
+            if ln and not ln[0].isspace() and ln.split(" ", 1)[0].endswith("." + domain + ".") and \
+                    re.search(r"\. (MX|TXT|CNAME) ", ln):
+                lines.append(ln.replace("<token>", "tokenx").replace("<region>", "us-east-1"))
+    if not lines:
+        fail("no zone-file line for %s in %s" % (domain, text_path))
+    with open(zone_path, "w") as f:
+        f.write("$TTL 3600\n")
+        f.write("%s. IN SOA ns1.%s. hostmaster.%s. 1 3600 900 604800 300\n" % (domain, domain, domain))
+        f.write("%s. IN NS ns1.%s.\n" % (domain, domain))
+        f.write("ns1.%s. IN A 192.0.2.53\n" % domain)
+        for ln in sorted(set(lines)):
+            f.write(ln + "\n")
+    print("zone: %d lines for %s" % (len(set(lines)), domain))
+
+
 def cmd_xml(expected_path, outdir):
     exp = json.load(open(expected_path))
     want = {}
@@ -366,6 +419,7 @@ def cmd_xml(expected_path, outdir):
             if pe.find("disposition").text not in ("none", "quarantine", "reject") or \
                     pe.find("dkim").text not in ("pass", "fail") or pe.find("spf").text not in ("pass", "fail"):
                 fail("%s: bad policy_evaluated" % name)
+            check_policy_evaluated(name, hf, pe, rec.find("auth_results"))
             if rec.find("auth_results/spf/result") is None:
                 fail("%s: auth_results without spf" % name)
             key = ET.tostring(rec.find("auth_results")) + ET.tostring(pe) + \
@@ -398,6 +452,8 @@ def main():
         cmd_html(*args)
     elif cmd == "xml":
         cmd_xml(*args)
+    elif cmd == "zone":
+        cmd_zone(*args)
     else:
         fail("unknown subcommand " + cmd)
 
