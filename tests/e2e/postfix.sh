@@ -11,7 +11,9 @@
 #       DIR/queue, DIR/data, DIR/maillog.  MILTER_SOCKET in Postfix syntax,
 #       e.g. inet:127.0.0.1:8891.  Exit 0 once smtpd accepts connections.
 #       E2E_POSTFIX_MAIN_EXTRA: lines appended to main.cf (the benchmark's
-#       tuning).
+#       tuning).  E2E_POSTFIX_MILTER_CF: a file of "name = value" lines
+#       applied last with postconf -e, overriding MILTER_SOCKET and the
+#       milter settings here (the e2e run's are contrib/postfix-main.cf's).
 #   postfix.sh stop DIR
 #       postfix stop, then KILL whatever of this instance is left.
 #   postfix.sh check DIR
@@ -116,6 +118,12 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+	if [ -n "${E2E_POSTFIX_MILTER_CF:-}" ]; then
+		while IFS= read -r line; do
+			/usr/sbin/postconf -c "$d/etc" -e "$line" ||
+				die "postconf -e refuses \"$line\" from $E2E_POSTFIX_MILTER_CF"
+		done <"$E2E_POSTFIX_MILTER_CF"
+	fi
 	# Postfix insists on a root-owned queue directory (and parents that
 	# others cannot write to); mktemp directories are 0700 root, so fine.
 	chown root:root "$d/queue" "$d/etc"
