@@ -7,7 +7,9 @@
 #                                a private Postfix and the milter verifying
 #                                three SES-style messages
 #   sh tests/bootstrap.sh test   install, build, make check (plain and
-#                                under ASan+UBSan), then 60 s of each
+#                                under ASan+UBSan), the Debian package
+#                                (built, installed, e2e on it, purged:
+#                                tests/package.test), then 60 s of each
 #                                libFuzzer target
 set -eu
 
@@ -20,7 +22,8 @@ PACKAGES="build-essential autoconf automake pkg-config
 	check publicsuffix miltertest procps openssl
 	python3 python3-dkim python3-yaml
 	nsd unbound postfix swaks
-	chromium clang libclang-rt-14-dev"
+	chromium clang libclang-rt-14-dev
+	debhelper dpkg-dev lintian logrotate"
 
 install_packages() {
 	missing=
@@ -67,20 +70,29 @@ test)
 	(cd build/plain && make -j"$(nproc)" check) || { cat build/plain/test-suite.log 2>/dev/null; exit 1; }
 	build build/sanitizers --enable-sanitizers
 	(cd build/sanitizers && make -j"$(nproc)" check) || { cat build/sanitizers/test-suite.log 2>/dev/null; exit 1; }
-	# libFuzzer targets, 60 s each (issue 5); crashes fail the run.
+	# The Debian package of the plain build: built, checked by lintian,
+	# installed (no service started), e2e on the installed programs, purged.
+	rc=0
+	top_srcdir=$top top_builddir=$top/build/plain sh tests/package.test > build/package.out 2>&1 || rc=$?
+	cat build/package.out
+	[ "$rc" -eq 0 ] || exit 1
+	# libFuzzer targets, 60 s each; crashes fail the run.
 	rc=0
 	sh tests/fuzz/run.sh "$top/build/fuzz" "${FUZZ_SECONDS:-60}" > build/fuzz.out 2>&1 || rc=$?
 	cat build/fuzz.out
 	[ "$rc" -eq 0 ] || exit 1
-	# One closing line over everything: test programs of both builds plus fuzz targets.
+	# One closing line over everything: test programs of both builds, the
+	# package checks and the fuzz targets.
 	total=0
 	for log in build/plain/test-suite.log build/sanitizers/test-suite.log; do
 		n=$(sed -n 's/^# PASS: *//p' "$log")
 		total=$((total + ${n:-0}))
 	done
-	n=$(sed -n 's/^\([0-9][0-9]*\) passed, 0 failed$/\1/p' build/fuzz.out)
-	total=$((total + ${n:-0}))
-	echo "bootstrap: plain and sanitizer builds and fuzzing all passed"
+	for out in build/package.out build/fuzz.out; do
+		n=$(sed -n 's/^\([0-9][0-9]*\) passed, 0 failed$/\1/p' "$out")
+		total=$((total + ${n:-0}))
+	done
+	echo "bootstrap: plain and sanitizer builds, the package and fuzzing all passed"
 	echo "bootstrap: $total passed, 0 failed"
 	;;
 *)

@@ -71,6 +71,16 @@ e2e_milter_restart() {	# extra config lines
 	e2e_milter_start "$@"
 }
 
+# e2e_postfix_milter_cf FILE PORT: the active (uncommented) lines of the
+# Postfix snippet FILE, continuation lines joined, 8891 replaced by PORT.
+e2e_postfix_milter_cf() {
+	awk '/^[ \t]*(#|$)/ { next }
+		/^[ \t]/ { sub(/^[ \t]+/, " "); line = line $0; next }
+		{ if (line != "") print line; line = $0 }
+		END { if (line != "") print line }' "$1" |
+	sed "s/\([^0-9]\)8891\([^0-9]\|\$\)/\1$2\2/g"
+}
+
 e2e_up() {	# WORK [extra milter config lines]
 	E2E_WORK=$1; shift
 	mkdir -p "$E2E_WORK" && E2E_WORK=$(cd "$E2E_WORK" && pwd) || return 1
@@ -101,15 +111,23 @@ e2e_up() {	# WORK [extra milter config lines]
 	# For "alignmilter -t": the same DNS, no socket.
 	printf 'AuthservID mx.e2e.example\nNameservers 127.0.0.1@%s\nDNSTimeout 3\nSyslog no\n' \
 		"$NSD_PORT" >"$E2E_WORK/offline.conf"
+	# Postfix's milter settings are the snippet users copy, the active lines
+	# of contrib/postfix-main.cf with our milter port for its 8891: a wrong
+	# snippet (say, alignmilter's inet:PORT@HOST form) makes e2e fail.
+	e2e_postfix_milter_cf "$top_srcdir/contrib/postfix-main.cf" "$MILTER_PORT" \
+		>"$E2E_WORK/postfix-milter.cf"
+	grep -q "^smtpd_milters.*[^0-9]$MILTER_PORT" "$E2E_WORK/postfix-milter.cf" ||
+		{ echo "contrib/postfix-main.cf sets no smtpd_milters with port 8891" >&2; return 1; }
 	E2E_POSTFIX_STARTED=yes
-	sh "$E2E_DIR/postfix.sh" start "$E2E_WORK/postfix" "$SMTP_PORT" \
-		"inet:127.0.0.1:$MILTER_PORT" "$SINK_PORT" || return 1
+	E2E_POSTFIX_MILTER_CF="$E2E_WORK/postfix-milter.cf" sh "$E2E_DIR/postfix.sh" start \
+		"$E2E_WORK/postfix" "$SMTP_PORT" "" "$SINK_PORT" || return 1
 	cat >"$E2E_WORK/e2e.json" <<EOF
 {"smtp_port": $SMTP_PORT, "milter_port": $MILTER_PORT, "sink_port": $SINK_PORT,
  "nsd_port": $NSD_PORT, "sink_dir": "$E2E_WORK/sink", "dns_dir": "$E2E_WORK/dns",
  "keys": "$E2E_WORK/dns/keys.json", "alignment_log": "$E2E_WORK/alignment.log",
  "milter_log": "$E2E_WORK/milter.log", "queue_dir": "$E2E_WORK/postfix/queue",
  "maillog": "$E2E_WORK/postfix/maillog", "alignmilter": "$ALIGNMILTER",
+ "alignmilter_check": "$ALIGNMILTER_CHECK", "alignmilter_report": "$ALIGNMILTER_REPORT",
  "offline_conf": "$E2E_WORK/offline.conf"}
 EOF
 	e2e_log "work $E2E_WORK: nsd :$NSD_PORT, smtpd :$SMTP_PORT (127.0.0.1, ::1), milter :$MILTER_PORT, sink :$SINK_PORT"

@@ -1,11 +1,16 @@
 # tests/lib/common.sh - shell helpers shared by alignmilter's script tests.
 #
-# Owns: finding the built binary, picking free loopback ports, waiting for
-# a port, and the pass/fail bookkeeping that prints "N passed, M failed".
+# Owns: finding the programs under test, picking free loopback ports,
+# waiting for a port, and the pass/fail bookkeeping that prints
+# "N passed, M failed".
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
-ALIGNMILTER="$top_builddir/milter/alignmilter"
+# The programs under test: the build's, unless the environment names others
+# (tests/package.test runs the e2e suite on the installed package's).
+: "${ALIGNMILTER:=$top_builddir/milter/alignmilter}"
+: "${ALIGNMILTER_CHECK:=$top_builddir/milter/alignmilter-check}"
+: "${ALIGNMILTER_REPORT:=$top_builddir/milter/alignmilter-report}"
 PASSED=0
 FAILED=0
 
