@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "policy/conf.h"
 #include "daemon.h"
-#include "util.h"
+#include "util/util.h"
 
 bool
 am_daemonize(char *err, size_t errlen)

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "listen.h"
-#include "log.h"
-#include "util.h"
+#include "util/log.h"
+#include "util/util.h"
 
 /* true when something accepts connections on the unix socket at path. */
 static bool

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "conf.h"
+#include "policy/conf.h"
 
 /* A unix socket path may be bound: directory exists, path free or a dead socket. */
 bool	am_listen_check_unix(const char *path, char *err, size_t errlen);

@@ -23,14 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "policy/conf.h"
 #include "daemon.h"
-#include "log.h"
+#include "util/log.h"
 #include "listen.h"
 #include "offline.h"
 #include "transport.h"
-#include "pipeline.h"
-#include "util.h"
+#include "policy/pipeline.h"
+#include "util/util.h"
 #include "version.h"
 
 #define STOP_GRACE_SECONDS 30		/* running callbacks get this long */

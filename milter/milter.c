@@ -19,11 +19,11 @@
 #include <libmilter/mfapi.h>
 
 #include "listen.h"
-#include "log.h"
+#include "util/log.h"
 #include "mproto.h"
 #include "transport.h"
 #include "session.h"
-#include "util.h"
+#include "util/util.h"
 
 static am_engine *engine;		/* set once before the loop starts */
 

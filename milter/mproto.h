@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "util/util.h"
 
 #include <libmilter/mfapi.h>		/* SMFIF_*, SMFIP_* (with mfdef.h) */
 

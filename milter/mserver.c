@@ -42,11 +42,11 @@
 #include <libmilter/mfdef.h>
 
 #include "listen.h"
-#include "log.h"
+#include "util/log.h"
 #include "mproto.h"
 #include "session.h"
 #include "transport.h"
-#include "util.h"
+#include "util/util.h"
 
 /* Seconds an MTA connection may stay silent (libmilter's default too). */
 #define IDLE_TIMEOUT_SECONDS	7210

@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authres.h"
-#include "jsonlog.h"
-#include "message.h"
+#include "policy/authres.h"
+#include "policy/jsonlog.h"
+#include "auth/message.h"
 #include "offline.h"
-#include "ses.h"
-#include "util.h"
+#include "policy/ses.h"
+#include "util/util.h"
 
 #define BODY_CHUNK 65536		/* as libmilter hands bodies over */
 

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "pipeline.h"
+#include "policy/pipeline.h"
 
 #define AM_OFFLINE_MAX_BYTES (100u * 1024 * 1024)	/* larger files are refused */
 

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "authres.h"
-#include "log.h"
-#include "message.h"
-#include "netlist.h"
+#include "policy/authres.h"
+#include "util/log.h"
+#include "auth/message.h"
+#include "util/netlist.h"
 #include "session.h"
-#include "util.h"
+#include "util/util.h"
 
 struct am_session {
 	am_engine *engine;

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "pipeline.h"
+#include "policy/pipeline.h"
 
 typedef struct am_session am_session;
 

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "conf.h"
-#include "pipeline.h"
+#include "policy/conf.h"
+#include "policy/pipeline.h"
 
 struct am_transport {
 	const char *name;

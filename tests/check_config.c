@@ -11,8 +11,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "netlist.h"
+#include "policy/conf.h"
+#include "util/netlist.h"
 
 static char tmpdir[] = "/tmp/amconfXXXXXX";
 static char err[1024];

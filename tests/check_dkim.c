@@ -25,12 +25,12 @@
 #include <strings.h>
 #include <time.h>
 
-#include "dkim.h"
-#include "keycache.h"
+#include "auth/dkim.h"
+#include "auth/keycache.h"
 #include "fakezone.h"
 #include "testutil.h"
-#include "resolver.h"
-#include "util.h"
+#include "dns/resolver.h"
+#include "util/util.h"
 
 #define VEC_DIR	TESTDATA_DIR "/dkim"
 #define OWN_DIR	TOP_SRCDIR "/tests/dkim"

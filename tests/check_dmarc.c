@@ -25,10 +25,10 @@
 
 #include <opendmarc/dmarc.h>
 
-#include "dmarc.h"
+#include "auth/dmarc.h"
 #include "fakezone.h"
-#include "resolver.h"
-#include "util.h"
+#include "dns/resolver.h"
+#include "util/util.h"
 
 #define DMARC_DATA	TESTDATA_DIR "/dmarc"
 #define PSL_PINNED	DMARC_DATA "/psl/public_suffix_list.dat"

@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmarc.h"
-#include "domaincheck.h"
+#include "auth/dmarc.h"
+#include "tools/check/domaincheck.h"
 #include "fakezone.h"
-#include "resolver.h"
-#include "spf.h"
+#include "dns/resolver.h"
+#include "auth/spf.h"
 
 #define PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
 #define KEY2048 "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAnc0Lgtwjub8+seXFj085e2QZQfCePYdZ1mbrZlNu7oFJ" \

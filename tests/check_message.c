@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "message.h"
+#include "auth/message.h"
 
 #define BIG	(1024 * 1024)
 

@@ -16,8 +16,8 @@
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 
-#include "mproto.h"
-#include "util.h"
+#include "milter/mproto.h"
+#include "util/util.h"
 
 /* What alignmilter asks for, as mserver.c does. */
 #define NEED		((uint32_t)(SMFIF_ADDHDRS | SMFIF_CHGHDRS))

@@ -13,12 +13,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "jsonlog.h"
-#include "jsonread.h"
-#include "jsonrec.h"
-#include "report.h"
-#include "reportmap.h"
-#include "ses.h"
+#include "policy/jsonlog.h"
+#include "util/jsonread.h"
+#include "policy/jsonrec.h"
+#include "tools/report/report.h"
+#include "tools/report/reportmap.h"
+#include "policy/ses.h"
 
 static double
 now(void)

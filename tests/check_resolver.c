@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "fakezone.h"
-#include "resolver.h"
-#include "util.h"
+#include "dns/resolver.h"
+#include "util/util.h"
 
 #define FIXTURE	TOP_SRCDIR "/tests/dns/nsd-fixture.sh"
 #define ZONES	TOP_SRCDIR "/tests/dns/zones"

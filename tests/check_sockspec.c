@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sockspec.h"
+#include "util/sockspec.h"
 
 static char err[512];
 

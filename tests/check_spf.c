@@ -19,9 +19,9 @@
 #include <strings.h>
 
 #include "fakezone.h"
-#include "resolver.h"
-#include "spf.h"
-#include "util.h"
+#include "dns/resolver.h"
+#include "auth/spf.h"
+#include "util/util.h"
 
 /* Conformance thresholds: what this build measured; lower means a regression. */
 #define RFC7208_TOTAL		203

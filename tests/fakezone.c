@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "fakezone.h"
-#include "util.h"
+#include "util/util.h"
 
 struct fz_rec {
 	char	*name;

@@ -8,7 +8,7 @@
 #ifndef FAKEZONE_H
 #define FAKEZONE_H
 
-#include "resolver.h"
+#include "dns/resolver.h"
 
 struct fakezone;
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "testutil.h"
-#include "util.h"
+#include "util/util.h"
 
 char *
 tu_slurp(const char *path, size_t *len)

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "conf.h"
+#include "policy/conf.h"
 #include "fuzz.h"
 
 static void

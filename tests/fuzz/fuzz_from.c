@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "message.h"
+#include "auth/message.h"
 
 static void
 check_domain(const char *d)

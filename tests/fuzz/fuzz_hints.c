@@ -23,14 +23,14 @@
 
 #include <string.h>
 
-#include "authres.h"
-#include "dmarc.h"
+#include "policy/authres.h"
+#include "auth/dmarc.h"
 #include "fakezone.h"
 #include "fuzz.h"
-#include "jsonlog.h"
-#include "ses.h"
-#include "summary.h"
-#include "util.h"
+#include "policy/jsonlog.h"
+#include "policy/ses.h"
+#include "policy/summary.h"
+#include "util/util.h"
 
 #define PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
 

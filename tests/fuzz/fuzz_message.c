@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "fuzz.h"
-#include "message.h"
+#include "auth/message.h"
 
 struct walk {
 	const char *buf;

@@ -22,8 +22,8 @@
 #include <libmilter/mfdef.h>
 
 #include "fuzz.h"
-#include "mproto.h"
-#include "util.h"
+#include "milter/mproto.h"
+#include "util/util.h"
 
 #define NEED	((uint32_t)(SMFIF_ADDHDRS | SMFIF_CHGHDRS))
 /* The protocol flags we may take (mproto.c's WANT_PROTOCOL, written out). */

@@ -26,9 +26,9 @@
 
 #include "fakezone.h"
 #include "fuzz.h"
-#include "resolver.h"
-#include "spf.h"
-#include "util.h"
+#include "dns/resolver.h"
+#include "auth/spf.h"
+#include "util/util.h"
 
 #define MAILFROM_DOMAIN	"fuzz.example"
 #define HELO_NAME	"helo.fuzz.example"

@@ -5,7 +5,7 @@
 #
 # Builds every target (or the ones named: conf authres message from hints
 # spf mproto, with or without the fuzz_ prefix) with clang, libFuzzer, ASan and
-# UBSan into BUILDDIR/fuzz/, compiling the milter/ sources they need with
+# UBSan into BUILDDIR/fuzz/, compiling the lib/ and milter/ sources they need with
 # the same flags (configure-independent: a generated config.h, library
 # flags from pkg-config or the Debian defaults).  Runs each target for
 # SECONDS on a temporary copy of tests/fuzz/corpus/<target>/ (new corpus
@@ -65,14 +65,16 @@ pc_libs() { pkg-config --libs "$1" 2>/dev/null || echo "$2"; }
 
 SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer $SAN -pthread -Wall -Wextra -Wshadow"
-CPPFLAGS="-I$out/include -iquote $top/milter -iquote $top/tests -iquote $here \
+CPPFLAGS="-I$out/include -iquote $top/lib -iquote $top -iquote $top/tests -iquote $here \
  $(pc_cflags libpsl '') -I/usr/include/opendmarc"
 # libunbound.pc wants libevent.pc, which Debian does not always install: fall back.
 LIBS="-lspf2 -lopendmarc $(pc_libs libunbound -lunbound) $(pc_libs libpsl -lpsl) $(pc_libs libidn2 -lidn2) -lresolv -pthread"
 
-# milter/ sources the targets link (all of the engine but DKIM, libmilter and main;
+# Sources the targets link (all of the engine but DKIM, libmilter and main;
 # mproto is the milter wire-protocol codec, pure functions over buffers).
-ENGINE="util verdict conf netlist sockspec log resolver dnscache spf dmarc message ses authres jsonlog summary mproto"
+ENGINE="lib/util/util lib/util/netlist lib/util/sockspec lib/util/log lib/dns/resolver lib/dns/dnscache
+ lib/auth/verdict lib/auth/spf lib/auth/dmarc lib/auth/message
+ lib/policy/conf lib/policy/ses lib/policy/authres lib/policy/jsonlog lib/policy/summary milter/mproto"
 
 mkdir -p "$out/include" "$out/obj" "$out/logs" || exit 2
 
@@ -100,7 +102,7 @@ fi
 # compile SRC OBJ: only when SRC or any header it could include is newer.
 compile() {
 	src=$1 obj=$2
-	if [ -f "$obj" ] && [ -z "$(find "$src" "$top/milter" "$top/tests/fakezone.h" "$here" \
+	if [ -f "$obj" ] && [ -z "$(find "$src" "$top/lib" "$top/milter" "$top/tests/fakezone.h" "$here" \
 	    "$out/include" -newer "$obj" \( -name '*.h' -o -path "$src" \) 2>/dev/null | head -1)" ]; then
 		return 0
 	fi
@@ -113,7 +115,7 @@ build() {
 	echo "building fuzz targets in $out with $CC"
 	pids=
 	for m in $ENGINE; do
-		compile "$top/milter/$m.c" "$out/obj/$m.o" &
+		compile "$top/$m.c" "$out/obj/$(basename "$m").o" &
 		pids="$pids $!"
 		if [ "$(echo $pids | wc -w)" -ge "$jobs" ]; then
 			for p in $pids; do wait "$p" || return 1; done
@@ -123,7 +125,7 @@ build() {
 	for p in $pids; do wait "$p" || return 1; done
 	compile "$top/tests/fakezone.c" "$out/obj/fakezone.o" || return 1
 	objs=
-	for m in $ENGINE fakezone; do objs="$objs $out/obj/$m.o"; done
+	for m in $ENGINE fakezone; do objs="$objs $out/obj/$(basename "$m").o"; done
 	rm -f "$out/obj/libengine.a"
 	# shellcheck disable=SC2086
 	ar rcs "$out/obj/libengine.a" $objs || return 1

@@ -9,8 +9,8 @@
 # The programs under test: the build's, unless the environment names others
 # (tests/package.test runs the e2e suite on the installed package's).
 : "${ALIGNMILTER:=$top_builddir/milter/alignmilter}"
-: "${ALIGNMILTER_CHECK:=$top_builddir/milter/alignmilter-check}"
-: "${ALIGNMILTER_REPORT:=$top_builddir/milter/alignmilter-report}"
+: "${ALIGNMILTER_CHECK:=$top_builddir/tools/check/alignmilter-check}"
+: "${ALIGNMILTER_REPORT:=$top_builddir/tools/report/alignmilter-report}"
 PASSED=0
 FAILED=0
 

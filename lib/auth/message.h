@@ -1,0 +1,59 @@
+/*
+ * message.h - reading what a message says about itself.
+ *
+ * Owns: RFC 5322 parsing that the verdict needs and that is fed by
+ * untrusted input: the From header's domain, the authserv-id of an
+ * Authentication-Results header (for forgery removal), the SES
+ * Feedback-ID, and splitting a saved message (offline -t) into header
+ * fields and body.  Pure functions: no I/O, no allocation that outlives
+ * a call unless documented.
+ */
+#ifndef AM_MESSAGE_H
+#define AM_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "auth/verdict.h"
+
+/*
+ * The domain of one From header field value (as received after the
+ * colon, folds allowed).  Handles display names, quoted strings,
+ * comments, angle addresses, groups, obsolete routes.  Lower-cases the
+ * domain, drops a trailing dot and domain-literal brackets are refused;
+ * a UTF-8 domain comes back as its A-label (xn--...) form (RFC 8616).
+ * Returns AM_FROM_OK, AM_FROM_NO_DOMAIN (no address or no domain), or
+ * AM_FROM_MULTIPLE (more than one mailbox).
+ */
+enum am_from_status am_from_domain(const char *value, size_t len, char *domain, size_t domainlen);
+
+/*
+ * The authserv-id of an Authentication-Results field value: the first
+ * token, comments (RFC 5322 CFWS) skipped, quoted-string unquoted.
+ * false when there is none.
+ */
+bool	am_authres_authserv_id(const char *value, size_t len, char *out, size_t outlen);
+
+/* Region of a Feedback-ID such as "1.us-east-1.abc=:AmazonSES"; false if not SES. */
+bool	am_ses_feedback_region(const char *value, size_t len, char *region, size_t regionlen);
+
+/*
+ * A saved message, split.  The callback gets each header field: name
+ * (not NUL-terminated, namelen), value exactly as after the colon
+ * (folds kept, no final line end).  Return false from it to stop.
+ */
+typedef bool (*am_header_fn)(void *arg, const char *name, size_t namelen,
+	    const char *value, size_t valuelen);
+
+/*
+ * Parse buf: an optional leading mbox "From " line is skipped; header
+ * fields until the first empty line; *body_off is where the body starts
+ * (len when there is none).  Lines may end in CRLF or LF.  false with
+ * err when buf is not an RFC 5322 message (empty, no header field, a
+ * line before the first field that is not a field, a field name with
+ * characters outside printable US-ASCII minus ':').
+ */
+bool	am_message_split(const char *buf, size_t len, am_header_fn fn, void *arg,
+	    size_t *body_off, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * verdict.c - names of verdict values as RFC 8601 writes them.
+ */
+#include "config.h"
+
+#include "auth/verdict.h"
+
+const char *
+am_spf_result_name(enum am_spf_result r)
+{
+	switch (r) {
+	case AM_SPF_NONE:	return "none";
+	case AM_SPF_NEUTRAL:	return "neutral";
+	case AM_SPF_PASS:	return "pass";
+	case AM_SPF_FAIL:	return "fail";
+	case AM_SPF_SOFTFAIL:	return "softfail";
+	case AM_SPF_TEMPERROR:	return "temperror";
+	case AM_SPF_PERMERROR:	return "permerror";
+	}
+	return "permerror";
+}
+
+const char *
+am_dkim_result_name(enum am_dkim_result r)
+{
+	switch (r) {
+	case AM_DKIM_NONE:	return "none";
+	case AM_DKIM_PASS:	return "pass";
+	case AM_DKIM_FAIL:	return "fail";
+	case AM_DKIM_NEUTRAL:	return "neutral";
+	case AM_DKIM_POLICY:	return "policy";
+	case AM_DKIM_TEMPERROR:	return "temperror";
+	case AM_DKIM_PERMERROR:	return "permerror";
+	}
+	return "permerror";
+}
+
+const char *
+am_dmarc_result_name(enum am_dmarc_result r)
+{
+	switch (r) {
+	case AM_DMARC_NONE:	return "none";
+	case AM_DMARC_PASS:	return "pass";
+	case AM_DMARC_FAIL:	return "fail";
+	case AM_DMARC_TEMPERROR: return "temperror";
+	case AM_DMARC_PERMERROR: return "permerror";
+	}
+	return "permerror";
+}
+
+const char *
+am_dmarc_policy_name(enum am_dmarc_policy p)
+{
+	switch (p) {
+	case AM_POLICY_UNSPEC:	return "none";
+	case AM_POLICY_NONE:	return "none";
+	case AM_POLICY_QUARANTINE: return "quarantine";
+	case AM_POLICY_REJECT:	return "reject";
+	}
+	return "none";
+}

@@ -1,0 +1,76 @@
+/*
+ * conf.h - alignmilter's configuration file.
+ *
+ * Owns: the settings of /etc/alignmilter.conf ("Key value" per line, keys
+ * case-insensitive, '#' comments), their defaults, and their validation.
+ * Every problem is reported as "FILE:LINE: message".
+ */
+#ifndef AM_CONF_H
+#define AM_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/netlist.h"
+#include "util/sockspec.h"
+
+#define AM_DEFAULT_CONFIG	"/etc/alignmilter.conf"
+#define AM_DEFAULT_SOCKET	"unix:/run/alignmilter/alignmilter.sock"
+#define AM_DEFAULT_PSL		"/usr/share/publicsuffix/public_suffix_list.dat"
+#define AM_DEFAULT_IGNORE	"127.0.0.1,::1"
+
+struct am_conf {
+	char	*socket;		/* Socket */
+	struct am_sockspec sockspec;	/* parsed Socket */
+	unsigned socket_mode;		/* SocketMode (unix sockets) */
+	char	*authserv_id;		/* AuthservID; default: host name */
+	char	*nameservers;		/* Nameservers; NULL: resolv.conf */
+	unsigned dns_timeout;		/* DNSTimeout, seconds */
+	char	*alignment_log;		/* AlignmentLog; NULL: none */
+	unsigned alignment_log_mode;	/* AlignmentLogMode */
+	char	*psl_path;		/* PublicSuffixList */
+	char	*ignore_hosts_text;	/* IgnoreHosts as written */
+	struct am_netlist ignore_hosts;
+	bool	reject_failures;	/* RejectFailures */
+	bool	syslog;			/* Syslog */
+	int	syslog_facility;	/* SyslogFacility (LOG_*) */
+	char	*syslog_facility_name;
+	char	*user_id;		/* UserID "user[:group]"; NULL: stay */
+	unsigned max_signatures;	/* MaximumSignatures */
+	char	*pid_file;		/* PidFile; NULL: none */
+	bool	use_libmilter;		/* MilterEngine libmilter (default: native) */
+};
+
+/* Fill defaults (never fails). */
+void	am_conf_defaults(struct am_conf *);
+/*
+ * Read path over the defaults.  On error returns false and writes
+ * "path:line: message" into err.
+ */
+bool	am_conf_load(struct am_conf *, const char *path, char *err, size_t errlen);
+/*
+ * The same parser over len bytes of text (fuzzing, tests); name stands in
+ * for the path in messages.  Behaves exactly as am_conf_load on a file
+ * holding those bytes.
+ */
+bool	am_conf_parse_text(struct am_conf *, const char *text, size_t len, const char *name,
+	    char *err, size_t errlen);
+/*
+ * Defaults, then path over them.  The default file (given == false) may be
+ * absent, and then the defaults alone apply; a file named on the command
+ * line must exist.
+ */
+bool	am_conf_load_or_defaults(struct am_conf *, const char *path, bool given, char *err, size_t errlen);
+/* Parse one "Key value" line (for -p overrides and tests). */
+bool	am_conf_set(struct am_conf *, const char *key, const char *value, char *err, size_t errlen);
+/*
+ * Checks that need the system (PSL file readable, UserID exists);
+ * false with err.
+ */
+bool	am_conf_check_system(const struct am_conf *, char *err, size_t errlen);
+/* Resolve UserID into uid/gid; false with err. */
+bool	am_conf_lookup_user(const char *user_id, uid_t *uid, gid_t *gid, char *err, size_t errlen);
+void	am_conf_free(struct am_conf *);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * jsonrec.h - reading an alignment log record (the JSON line that
+ * jsonlog.c writes, alignmilter(8) "Alignment log") back into a verdict.
+ *
+ * Owns: which keys a record must have and of what type, the mapping of
+ * result names back to the verdict's enums, and UTC time stamps in the
+ * ISO 8601 forms the tools accept.  Keys it does not know are ignored
+ * (newer milters may add some); a known key twice, a wrong type or an
+ * unknown result name make the record malformed.  Hint names it does
+ * not know are ignored too.
+ *
+ * The log does not carry every verdict field: key_not_found and
+ * duplicated_suffix of a signature are inferred from the record's hints
+ * (the failing signatures whose reason is "key not found"), so that
+ * am_hint_fix() names the right selector; and DMARC's view
+ * (dmarc.spf_aligned, dmarc.dkim_aligned) is aligned and passing, since
+ * the record's aligned is identifier alignment alone.
+ */
+#ifndef AM_JSONREC_H
+#define AM_JSONREC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "auth/verdict.h"
+
+/*
+ * Parse line[0..len) (without the newline) into *v, which is cleared
+ * first.  Returns false with a reason in err for a malformed record.
+ */
+bool	am_logrec_parse(const char *line, size_t len, struct am_verdict *v, char *err, size_t errlen);
+
+/*
+ * "2026-11-27", "2026-11-27T05:00:00Z", "2026-11-27T05:00:00+01:00" (also
+ * with a space for the T, and with fractional seconds): seconds since the
+ * epoch, UTC.  A date alone is its midnight UTC.  False for anything else.
+ */
+bool	am_iso8601_parse(const char *s, time_t *out);
+
+#endif

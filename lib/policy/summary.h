@@ -1,0 +1,19 @@
+/*
+ * summary.h - the one-line syslog verdict of a message.
+ *
+ * Owns: the line's format (alignmilter(8) "Syslog verdict"): queue id,
+ * header-From domain, each result with its identity and "aligned" or
+ * "unaligned" (identifier alignment, whatever the result), DMARC policy,
+ * SES and region, hints.
+ * Values from the message are made printable (no control bytes reach
+ * syslog).
+ */
+#ifndef AM_SUMMARY_H
+#define AM_SUMMARY_H
+
+#include "util/util.h"
+#include "auth/verdict.h"
+
+void	am_summary_render(const struct am_verdict *, struct am_buf *out);
+
+#endif
