@@ -1,34 +1,39 @@
 /*
  * resolver.c - the one place alignmilter does DNS (see resolver.h).
  *
- * Owns: answer construction/free, query dispatch, and the libunbound
- * engine: forwarder parsing, one ub_ctx with its pump thread, per-query
- * deadlines and cancellation, and decoding ub_result into am_dns_answer.
- * Two engines sit behind one API: libunbound (live) and a synchronous
- * backend function (unit tests, answered at start).
+ * Owns: answers (construction, decoding of record data, free), the
+ * resolver object and its queries: per-query deadlines, cancellation,
+ * the memory of recent timeouts, the in-process answer cache in front of
+ * the engine (dnscache.c), and tear-down with queries still open.  Two
+ * engines sit behind the one API: libunbound (live; resolver-unbound.c,
+ * through resolver-int.h) and a synchronous backend function (unit
+ * tests, answered at start, bypassing cache, deadlines and name checks).
+ *
+ * Errors: configuration errors are written to err and NULL returned;
+ * lookups never fail as calls: every failure is an answer (NXDOMAIN for a
+ * name that cannot exist, SERVFAIL, TIMEOUT at the deadline).  Out of
+ * memory aborts (util.h).  Nothing is logged here; the engine logs.
+ *
+ * Threads: any thread may start, wait for and cancel queries; the
+ * engine's pump thread delivers answers.  All query state is guarded by
+ * the resolver's mutex; a waiter sleeps on its query's condition variable
+ * until the answer or the deadline.  The engine is never called with the
+ * mutex held (see resolver-int.h).
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <unbound.h>
-
-#include "dns/dnscache.h"
-#include "util/netlist.h"
-#include "dns/resolver.h"
 #include "util/util.h"
+#include "dns/dnscache.h"
+#include "dns/resolver-int.h"
+#include "dns/resolver.h"
 
 /*
  * A lookup that timed out is remembered for one DNSTimeout: asking the
@@ -39,7 +44,7 @@
 #define RECENT_TIMEOUTS 64
 #define DNSCACHE_ENTRIES 20000		/* answers kept in process (see dnscache.h) */
 
-struct recent_timeout {
+struct resolver_recent_timeout {
 	char	name[256];
 	int	rrtype;
 	struct timespec until;
@@ -50,31 +55,17 @@ struct am_resolver {
 	/* backend engine (tests) */
 	am_dns_backend_fn backend;
 	void	*backend_arg;
-	/* libunbound engine */
-	struct ub_ctx *ctx;
-	pthread_t pump;
-	bool	pump_running;
-	int	wake[2];		/* self-pipe: stops the pump */
+	/* libunbound engine (resolver-unbound.c) and the queries it serves */
+	am_resolver_ub *ub;
 	pthread_mutex_t mu;		/* guards all query state below */
 	pthread_condattr_t condattr;	/* CLOCK_MONOTONIC deadlines */
 	struct am_dns_query *queries;	/* started, not yet waited/cancelled */
-	struct recent_timeout recent[RECENT_TIMEOUTS]; /* ring, guarded by mu */
+	struct resolver_recent_timeout recent[RECENT_TIMEOUTS]; /* ring, guarded by mu */
 	unsigned recent_next;
 	am_dnscache *cache;		/* warm answers without a libunbound round trip */
 };
 
-struct am_dns_query {
-	am_resolver *res;		/* NULL once detached by am_resolver_free */
-	struct am_dns_answer *answer;	/* set once done */
-	/* libunbound engine only: */
-	bool	done;
-	int	async_id;
-	int	rrtype;
-	char	name[256];
-	struct timespec deadline;
-	pthread_cond_t cond;
-	struct am_dns_query *prev, *next;
-};
+/* ---- answers ------------------------------------------------------------ */
 
 const char *
 am_dns_status_name(enum am_dns_status s)
@@ -127,139 +118,7 @@ am_dns_answer_free(struct am_dns_answer *a)
 	free(a);
 }
 
-am_resolver *
-am_resolver_new_backend(am_dns_backend_fn fn, void *arg, unsigned timeout_ms)
-{
-	am_resolver *r = am_xcalloc(1, sizeof(*r));
-
-	r->backend = fn;
-	r->backend_arg = arg;
-	r->timeout_ms = timeout_ms;
-	return r;
-}
-
-/* ------------------------------------------------------------------------
- * libunbound engine.
- *
- * One ub_ctx per resolver in thread mode; one pump thread waits on
- * ub_fd() and runs ub_process(), which calls ub_answer_cb() for each
- * answer.  Callbacks therefore only ever run on the pump thread.  All
- * query state is guarded by the resolver's mutex; a waiter sleeps on its
- * query's condition variable until the answer or the query's deadline,
- * then cancels: libunbound has no per-query timeout and retries a silent
- * server for far longer than any mail check may wait.
- *
- * Lock order: never call into libunbound while holding r->mu (it takes
- * its own locks and may block on its pipes, which the pump drains).
- * ------------------------------------------------------------------------
- */
-
-/* TEST-NET reverse zones libunbound answers NXDOMAIN itself (RFC 6303
- * defaults).  Transparent lets them through to the nameservers, so PTR
- * records there (used by tests and documentation examples) resolve. */
-static const char *const transparent_zones[] = {
-	"2.0.192.in-addr.arpa.",
-	"100.51.198.in-addr.arpa.",
-	"113.0.203.in-addr.arpa.",
-	"8.b.d.0.1.0.0.2.ip6.arpa.",
-};
-
-#define FWD_ENTRY_MAX	80	/* longest "IPv6@PORT" plus room for spaces */
-
-static void
-timespec_deadline(struct timespec *ts, unsigned timeout_ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += timeout_ms / 1000;
-	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
-/*
- * Validate the whole Nameservers list and hand each entry to ctx (ctx may
- * be NULL to only validate).  Entries are comma separated; spaces around
- * them are ignored; an empty entry is an error (a stray comma is a typo).
- */
-static bool
-fwd_list_apply(const char *spec, struct ub_ctx *ctx, char *err, size_t errlen)
-{
-	const char *p = spec;
-	unsigned n = 0;
-
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-		char entry[FWD_ENTRY_MAX], ip[64];
-		char *e;
-		unsigned port;
-		int rc;
-
-		n++;
-		if (len >= sizeof(entry)) {
-			snprintf(err, errlen, "Nameservers entry %u is too long", n);
-			return false;
-		}
-		memcpy(entry, p, len);
-		entry[len] = '\0';
-		e = am_trim(entry);
-		if (*e == '\0') {
-			snprintf(err, errlen, "Nameservers entry %u is empty", n);
-			return false;
-		}
-		if (!am_nameserver_parse(e, strlen(e), ip, sizeof(ip), &port)) {
-			snprintf(err, errlen, "Nameservers entry %u \"%s\": expected an IPv4 or IPv6 "
-			    "address, optionally @PORT (1-65535)", n, e);
-			return false;
-		}
-		if (ctx != NULL && (rc = ub_ctx_set_fwd(ctx, e)) != 0) {
-			snprintf(err, errlen, "Nameservers entry %u \"%s\": %s", n, e, ub_strerror(rc));
-			return false;
-		}
-		if (comma == NULL)
-			return true;
-		p = comma + 1;
-	}
-}
-
-static bool
-ub_configure(struct ub_ctx *ctx, const char *nameservers, char *err, size_t errlen)
-{
-	char zone[128];
-	size_t i;
-	int rc;
-
-	if ((rc = ub_ctx_async(ctx, 1)) != 0) {
-		snprintf(err, errlen, "libunbound thread mode: %s", ub_strerror(rc));
-		return false;
-	}
-	/* Loopback forwarders (a local unbound, systemd-resolved, tests)
-	 * are silently skipped unless this is off. */
-	if ((rc = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no")) != 0) {
-		snprintf(err, errlen, "libunbound do-not-query-localhost: %s", ub_strerror(rc));
-		return false;
-	}
-	for (i = 0; i < sizeof(transparent_zones) / sizeof(transparent_zones[0]); i++) {
-		snprintf(zone, sizeof(zone), "%s transparent", transparent_zones[i]);
-		if ((rc = ub_ctx_set_option(ctx, "local-zone:", zone)) != 0) {
-			snprintf(err, errlen, "libunbound local-zone %s: %s", zone, ub_strerror(rc));
-			return false;
-		}
-	}
-	if (nameservers == NULL || *nameservers == '\0') {
-		if ((rc = ub_ctx_resolvconf(ctx, NULL)) != 0) {
-			snprintf(err, errlen, "cannot use /etc/resolv.conf: %s%s%s", ub_strerror(rc),
-			    rc == UB_READFILE ? ": " : "", rc == UB_READFILE ? strerror(errno) : "");
-			return false;
-		}
-		return true;
-	}
-	return fwd_list_apply(nameservers, ctx, err, errlen);
-}
-
-/* ---- answer decoding -------------------------------------------------- */
+/* ---- answer decoding ---------------------------------------------------- */
 
 #define NAME_TEXT_MAX	1024	/* 255 wire octets, each at most "\DDD" */
 
@@ -271,7 +130,7 @@ ub_configure(struct ub_ctx *ctx, const char *nameservers, char *err, size_t errl
  * Returns octets used, 0 if malformed.
  */
 static size_t
-wire_name_text(const unsigned char *p, size_t len, char *out, size_t outlen)
+resolver_wire_name_text(const unsigned char *p, size_t len, char *out, size_t outlen)
 {
 	size_t i = 0, o = 0;
 
@@ -312,8 +171,8 @@ wire_name_text(const unsigned char *p, size_t len, char *out, size_t outlen)
 }
 
 /* Add one record's rdata to a in resolver.h's form; false if malformed. */
-static bool
-answer_add_rdata(struct am_dns_answer *a, int rrtype, const unsigned char *d, size_t len)
+bool
+am_resolver_rdata_add(struct am_dns_answer *a, int rrtype, const unsigned char *d, size_t len)
 {
 	char name[NAME_TEXT_MAX];
 	unsigned char *txt;
@@ -329,14 +188,14 @@ answer_add_rdata(struct am_dns_answer *a, int rrtype, const unsigned char *d, si
 	case AM_RR_MX:
 		if (len < 3)
 			return false;
-		used = wire_name_text(d + 2, len - 2, name, sizeof(name));
+		used = resolver_wire_name_text(d + 2, len - 2, name, sizeof(name));
 		if (used == 0 || used != len - 2)
 			return false;
 		am_dns_answer_add(a, name, strlen(name), ((unsigned)d[0] << 8) | d[1]);
 		return true;
 	case AM_RR_PTR:
 	case AM_RR_CNAME:
-		used = wire_name_text(d, len, name, sizeof(name));
+		used = resolver_wire_name_text(d, len, name, sizeof(name));
 		if (used == 0 || used != len)
 			return false;
 		am_dns_answer_add(a, name, strlen(name), 0);
@@ -361,8 +220,8 @@ answer_add_rdata(struct am_dns_answer *a, int rrtype, const unsigned char *d, si
 	}
 }
 
-static void
-set_canonname(struct am_dns_answer *a, const char *name)
+void
+am_resolver_canonname(struct am_dns_answer *a, const char *name)
 {
 	size_t n = am_strlcpy(a->canonname, name, sizeof(a->canonname));
 
@@ -370,75 +229,75 @@ set_canonname(struct am_dns_answer *a, const char *name)
 		a->canonname[n - 1] = '\0';
 }
 
-/* Map one libunbound result (NULL when err != 0) to an answer. */
-static struct am_dns_answer *
-answer_from_ub(const char *qname, int rrtype, int err, const struct ub_result *res)
+/* ---- deadlines ---------------------------------------------------------- */
+
+static void
+resolver_deadline(struct timespec *ts, unsigned timeout_ms)
 {
-	struct am_dns_answer *a;
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += timeout_ms / 1000;
+	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool
+resolver_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Called with r->mu held. */
+static bool
+resolver_recently_timed_out(const am_resolver *r, const char *name, int rrtype)
+{
+	struct timespec now;
 	size_t i;
 
-	if (err != 0 || res == NULL) {
-		/* A name libunbound cannot even encode cannot exist. */
-		a = am_dns_answer_new(err == UB_SYNTAX ? AM_DNS_NXDOMAIN : AM_DNS_SERVFAIL, rrtype);
-		set_canonname(a, qname);
-		return a;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (i = 0; i < RECENT_TIMEOUTS; i++) {
+		const struct resolver_recent_timeout *t = &r->recent[i];
+
+		if (t->rrtype == rrtype && resolver_before(&now, &t->until) &&
+		    strcasecmp(t->name, name) == 0)
+			return true;
 	}
-	if (res->bogus)
-		a = am_dns_answer_new(AM_DNS_SERVFAIL, rrtype);
-	else if (res->rcode == 3 || res->nxdomain)
-		a = am_dns_answer_new(AM_DNS_NXDOMAIN, rrtype);
-	else if (res->rcode != 0)
-		a = am_dns_answer_new(AM_DNS_SERVFAIL, rrtype);
-	else
-		a = am_dns_answer_new(AM_DNS_NODATA, rrtype);
-	set_canonname(a, res->canonname != NULL ? res->canonname : qname);
-	a->ttl = (unsigned)(res->ttl > 0 ? res->ttl : 0);
-	a->secure = res->secure != 0 && res->bogus == 0;
-	if (a->status != AM_DNS_NODATA || !res->havedata || res->data == NULL)
-		return a;
-	for (i = 0; res->data[i] != NULL; i++) {
-		if (res->len[i] < 0 || !answer_add_rdata(a, rrtype,
-		    (const unsigned char *)res->data[i], (size_t)res->len[i]))
-			continue;	/* malformed record: skip it, keep the others */
-	}
-	/* Records were there but none was usable: never let garbage read as
-	 * "does not exist" (permanent); report a temporary failure. */
-	if (a->count == 0)
-		a->status = AM_DNS_SERVFAIL;
-	return a;
+	return false;
 }
 
-/* ---- queries ---------------------------------------------------------- */
-
-/* Runs on the pump thread inside ub_process(). */
+/* Called with r->mu held. */
 static void
-ub_answer_cb(void *arg, int err, struct ub_result *res)
+resolver_remember_timeout(am_resolver *r, const am_dns_query *q)
 {
-	am_dns_query *q = arg;
-	am_resolver *r = q->res;
-	struct am_dns_answer *a = answer_from_ub(q->name, q->rrtype, err, res);
+	struct resolver_recent_timeout *t = &r->recent[r->recent_next++ % RECENT_TIMEOUTS];
 
-	ub_resolve_free(res);
-	am_dnscache_put(r->cache, q->name, q->rrtype, a);
-	pthread_mutex_lock(&r->mu);
-	q->answer = a;
-	q->done = true;
-	pthread_cond_signal(&q->cond);
-	pthread_mutex_unlock(&r->mu);
-	/* q may be freed by its waiter from here on. */
+	am_strlcpy(t->name, q->name, sizeof(t->name));
+	t->rrtype = q->rrtype;
+	resolver_deadline(&t->until, r->timeout_ms);
 }
 
-/* The warm-up query's answer: nobody waits for it. */
+/*
+ * The same name asked again while a lookup is in flight (libunbound
+ * merges the two) waits no longer than the first: share its deadline.
+ * Called with r->mu held.
+ */
 static void
-ub_warmup_cb(void *arg, int err, struct ub_result *res)
+resolver_share_deadline(am_resolver *r, am_dns_query *q)
 {
-	(void)arg;
-	(void)err;
-	ub_resolve_free(res);
+	const am_dns_query *o;
+
+	for (o = r->queries; o != NULL; o = o->next)
+		if (!o->done && o->rrtype == q->rrtype && resolver_before(&o->deadline, &q->deadline) &&
+		    strcasecmp(o->name, q->name) == 0)
+			q->deadline = o->deadline;
 }
 
+/* ---- queries ------------------------------------------------------------ */
+
 static void
-query_link(am_resolver *r, am_dns_query *q)
+resolver_query_link(am_resolver *r, am_dns_query *q)
 {
 	q->next = r->queries;
 	if (r->queries != NULL)
@@ -447,7 +306,7 @@ query_link(am_resolver *r, am_dns_query *q)
 }
 
 static void
-query_unlink(am_resolver *r, am_dns_query *q)
+resolver_query_unlink(am_resolver *r, am_dns_query *q)
 {
 	if (q->prev != NULL)
 		q->prev->next = q->next;
@@ -458,99 +317,48 @@ query_unlink(am_resolver *r, am_dns_query *q)
 	q->prev = q->next = NULL;
 }
 
-static bool
-timespec_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-/* Called with r->mu held. */
-static bool
-recently_timed_out(const am_resolver *r, const char *name, int rrtype)
-{
-	struct timespec now;
-	size_t i;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (i = 0; i < RECENT_TIMEOUTS; i++) {
-		const struct recent_timeout *t = &r->recent[i];
-
-		if (t->rrtype == rrtype && timespec_before(&now, &t->until) &&
-		    strcasecmp(t->name, name) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* Called with r->mu held. */
-static void
-remember_timeout(am_resolver *r, const am_dns_query *q)
-{
-	struct recent_timeout *t = &r->recent[r->recent_next++ % RECENT_TIMEOUTS];
-
-	am_strlcpy(t->name, q->name, sizeof(t->name));
-	t->rrtype = q->rrtype;
-	timespec_deadline(&t->until, r->timeout_ms);
-}
-
-/*
- * The same name asked again while a lookup is in flight (libunbound
- * merges the two) waits no longer than the first: share its deadline.
- * Called with r->mu held.
- */
-static void
-share_deadline(am_resolver *r, am_dns_query *q)
-{
-	const am_dns_query *o;
-
-	for (o = r->queries; o != NULL; o = o->next)
-		if (!o->done && o->rrtype == q->rrtype && timespec_before(&o->deadline, &q->deadline) &&
-		    strcasecmp(o->name, q->name) == 0)
-			q->deadline = o->deadline;
-}
-
 static am_dns_query *
-ub_query_start(am_resolver *r, const char *name, int rrtype)
+resolver_query_start(am_resolver *r, const char *name, int rrtype)
 {
 	am_dns_query *q = am_xcalloc(1, sizeof(*q));
+	struct am_dns_answer *failed;
 	size_t nlen = strlen(name);
-	int rc, id = 0;
+	int id = 0;
 
 	q->res = r;
 	q->rrtype = rrtype;
 	am_strlcpy(q->name, name, sizeof(q->name));
 	pthread_cond_init(&q->cond, &r->condattr);
-	timespec_deadline(&q->deadline, r->timeout_ms);
+	resolver_deadline(&q->deadline, r->timeout_ms);
 	/* Longer than any domain name (253 + optional dot): cannot exist. */
 	if (nlen == 0 || nlen > 254 || (nlen == 254 && name[253] != '.')) {
 		q->answer = am_dns_answer_new(AM_DNS_NXDOMAIN, rrtype);
-		set_canonname(q->answer, q->name);
+		am_resolver_canonname(q->answer, q->name);
 		q->done = true;
 		return q;
 	}
-	/* Warm: answered from our own cache, no trip through libunbound's threads. */
+	/* Warm: answered from our own cache, no trip through the engine's threads. */
 	if ((q->answer = am_dnscache_get(r->cache, name, rrtype)) != NULL) {
 		q->done = true;
 		return q;
 	}
 	pthread_mutex_lock(&r->mu);
-	if (recently_timed_out(r, name, rrtype)) {
+	if (resolver_recently_timed_out(r, name, rrtype)) {
 		q->answer = am_dns_answer_new(AM_DNS_TIMEOUT, rrtype);
-		set_canonname(q->answer, q->name);
+		am_resolver_canonname(q->answer, q->name);
 		q->done = true;
 		pthread_mutex_unlock(&r->mu);
 		return q;
 	}
-	share_deadline(r, q);
-	query_link(r, q);
+	resolver_share_deadline(r, q);
+	resolver_query_link(r, q);
 	pthread_mutex_unlock(&r->mu);
 	/* The answer may arrive (on the pump thread) before this returns. */
-	rc = ub_resolve_async(r->ctx, name, rrtype, 1, q, ub_answer_cb, &id);
+	failed = am_resolver_ub_send(r->ub, q, &id);
 	pthread_mutex_lock(&r->mu);
-	q->async_id = id;
-	if (rc != 0) {
-		syslog(LOG_ERR, "DNS query %s/%d not started: %s", name, rrtype, ub_strerror(rc));
-		q->answer = answer_from_ub(name, rrtype, rc, NULL);
+	q->engine_id = id;
+	if (failed != NULL) {
+		q->answer = failed;
 		q->done = true;
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -558,28 +366,28 @@ ub_query_start(am_resolver *r, const char *name, int rrtype)
 }
 
 /*
- * Make sure the callback will never touch q again.  Called and returns
- * with r->mu held.  If ub_cancel() finds the query gone, the pump thread
- * has taken it and is about to call (or is in) the callback: wait for it.
+ * Make sure the engine will never touch q again.  Called and returns
+ * with r->mu held.  If the engine cannot cancel, the pump thread has
+ * taken the query and is delivering its answer: wait for it.
  */
 static void
-ub_query_settle(am_resolver *r, am_dns_query *q)
+resolver_query_settle(am_resolver *r, am_dns_query *q)
 {
-	int rc;
+	bool cancelled;
 
 	if (q->done)
 		return;
 	pthread_mutex_unlock(&r->mu);
-	rc = ub_cancel(r->ctx, q->async_id);
+	cancelled = am_resolver_ub_cancel(r->ub, q->engine_id);
 	pthread_mutex_lock(&r->mu);
-	if (rc == UB_NOERROR)
+	if (cancelled)
 		return;
 	while (!q->done)
 		pthread_cond_wait(&q->cond, &r->mu);
 }
 
 static void
-ub_query_free(am_dns_query *q)
+resolver_query_free(am_dns_query *q)
 {
 	pthread_cond_destroy(&q->cond);
 	am_dns_answer_free(q->answer);
@@ -587,7 +395,7 @@ ub_query_free(am_dns_query *q)
 }
 
 static struct am_dns_answer *
-ub_query_wait(am_resolver *r, am_dns_query *q)
+resolver_query_wait(am_resolver *r, am_dns_query *q)
 {
 	struct am_dns_answer *a;
 
@@ -597,142 +405,66 @@ ub_query_wait(am_resolver *r, am_dns_query *q)
 			break;
 	}
 	if (!q->done) {
-		ub_query_settle(r, q);
-		remember_timeout(r, q);
+		resolver_query_settle(r, q);
+		resolver_remember_timeout(r, q);
 		/* Either cancelled or answered after the deadline: too late. */
 		am_dns_answer_free(q->answer);
 		q->answer = am_dns_answer_new(AM_DNS_TIMEOUT, q->rrtype);
-		set_canonname(q->answer, q->name);
+		am_resolver_canonname(q->answer, q->name);
 		q->done = true;
 	}
-	query_unlink(r, q);
+	resolver_query_unlink(r, q);
 	pthread_mutex_unlock(&r->mu);
 	a = q->answer;
 	q->answer = NULL;
-	ub_query_free(q);
+	resolver_query_free(q);
 	return a;
 }
 
 static void
-ub_query_cancel(am_resolver *r, am_dns_query *q)
+resolver_query_cancel(am_resolver *r, am_dns_query *q)
 {
 	pthread_mutex_lock(&r->mu);
-	ub_query_settle(r, q);
-	query_unlink(r, q);
+	resolver_query_settle(r, q);
+	resolver_query_unlink(r, q);
 	pthread_mutex_unlock(&r->mu);
-	ub_query_free(q);
+	resolver_query_free(q);
 }
 
-/* ---- the pump thread -------------------------------------------------- */
-
-static void *
-ub_pump_main(void *arg)
+/* Runs on the pump thread: the engine's answer to q. */
+void
+am_resolver_deliver(am_dns_query *q, struct am_dns_answer *a)
 {
-	am_resolver *r = arg;
-	struct pollfd pfd[2];
-	bool complained = false;
+	am_resolver *r = q->res;
 
-	pfd[0].fd = ub_fd(r->ctx);
-	pfd[0].events = POLLIN;
-	pfd[1].fd = r->wake[0];
-	pfd[1].events = POLLIN;
-	for (;;) {
-		int rc;
-
-		pfd[0].revents = pfd[1].revents = 0;
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			syslog(LOG_ERR, "DNS pump: poll: %m");
-			usleep(10000);		/* never spin */
-			continue;
-		}
-		if (pfd[1].revents != 0)
-			break;
-		if (pfd[0].revents == 0)
-			continue;
-		if ((rc = ub_process(r->ctx)) != 0) {
-			if (!complained)
-				syslog(LOG_ERR, "DNS pump: ub_process: %s", ub_strerror(rc));
-			complained = true;
-			usleep(10000);
-		}
-	}
-	return NULL;
+	am_dnscache_put(r->cache, q->name, q->rrtype, a);
+	pthread_mutex_lock(&r->mu);
+	q->answer = a;
+	q->done = true;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&r->mu);
+	/* q may be freed by its waiter from here on. */
 }
 
-/* Start the pump with every signal blocked: signals belong to the
- * milter's signal thread, not to helper threads. */
-static bool
-ub_pump_start(am_resolver *r, char *err, size_t errlen)
-{
-	sigset_t all, old;
-	int rc;
-
-	if (pipe(r->wake) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		r->wake[0] = r->wake[1] = -1;
-		return false;
-	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&r->pump, NULL, ub_pump_main, r);
-	if (rc == 0) {
-		r->pump_running = true;
-		/* First query: finalizes the config and creates libunbound's
-		 * worker thread now, also with signals blocked, so bad
-		 * settings show here rather than at the first mail. */
-		rc = ub_resolve_async(r->ctx, "localhost.", AM_RR_A, 1, NULL, ub_warmup_cb, NULL);
-		if (rc != 0) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			snprintf(err, errlen, "libunbound start: %s", ub_strerror(rc));
-			return false;
-		}
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		snprintf(err, errlen, "DNS thread: %s", strerror(rc));
-		return false;
-	}
-	return true;
-}
-
-static void
-ub_pump_stop(am_resolver *r)
-{
-	if (r->pump_running) {
-		ssize_t n;
-
-		do
-			n = write(r->wake[1], "x", 1);
-		while (n < 0 && errno == EINTR);
-		pthread_join(r->pump, NULL);
-		r->pump_running = false;
-	}
-	if (r->wake[0] >= 0)
-		close(r->wake[0]);
-	if (r->wake[1] >= 0)
-		close(r->wake[1]);
-	r->wake[0] = r->wake[1] = -1;
-}
+/* ---- life cycle --------------------------------------------------------- */
 
 /*
- * Tear down.  With the pump stopped no callback can run any more, so
+ * Tear down.  With the pump stopped no answer can arrive any more, so
  * queries still outstanding are completed as TIMEOUT and detached: a
  * late am_dns_wait/am_dns_cancel on them then touches only the query.
  */
 static void
-ub_resolver_free(am_resolver *r)
+resolver_free(am_resolver *r)
 {
 	am_dns_query *q, *next;
 
-	ub_pump_stop(r);
+	am_resolver_ub_stop(r->ub);
 	pthread_mutex_lock(&r->mu);
 	for (q = r->queries; q != NULL; q = next) {
 		next = q->next;
 		if (!q->done) {
 			q->answer = am_dns_answer_new(AM_DNS_TIMEOUT, q->rrtype);
-			set_canonname(q->answer, q->name);
+			am_resolver_canonname(q->answer, q->name);
 			q->done = true;
 		}
 		q->res = NULL;
@@ -740,8 +472,7 @@ ub_resolver_free(am_resolver *r)
 	}
 	r->queries = NULL;
 	pthread_mutex_unlock(&r->mu);
-	if (r->ctx != NULL)
-		ub_ctx_delete(r->ctx);
+	am_resolver_ub_free(r->ub);
 	am_dnscache_free(r->cache);
 	pthread_condattr_destroy(&r->condattr);
 	pthread_mutex_destroy(&r->mu);
@@ -751,7 +482,7 @@ ub_resolver_free(am_resolver *r)
 bool
 am_resolver_check_nameservers(const char *nameservers, char *err, size_t errlen)
 {
-	return fwd_list_apply(nameservers, NULL, err, errlen);
+	return am_resolver_ub_check(nameservers, err, errlen);
 }
 
 am_resolver *
@@ -763,24 +494,29 @@ am_resolver_new(const char *nameservers, unsigned timeout_ms, char *err, size_t 
 	if (nameservers != NULL && nameservers[strspn(nameservers, " \t")] == '\0')
 		nameservers = NULL;
 	/* Validate before building anything: the error names the entry. */
-	if (nameservers != NULL && !fwd_list_apply(nameservers, NULL, err, errlen))
+	if (nameservers != NULL && !am_resolver_ub_check(nameservers, err, errlen))
 		return NULL;
 	r = am_xcalloc(1, sizeof(*r));
 	r->timeout_ms = timeout_ms;
 	r->cache = am_dnscache_new(DNSCACHE_ENTRIES);
-	r->wake[0] = r->wake[1] = -1;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_condattr_init(&r->condattr);
 	pthread_condattr_setclock(&r->condattr, CLOCK_MONOTONIC);
-	if ((r->ctx = ub_ctx_create()) == NULL) {
-		snprintf(err, errlen, "libunbound: cannot create a context");
-		ub_resolver_free(r);
+	if ((r->ub = am_resolver_ub_new(nameservers, err, errlen)) == NULL) {
+		resolver_free(r);
 		return NULL;
 	}
-	if (!ub_configure(r->ctx, nameservers, err, errlen) || !ub_pump_start(r, err, errlen)) {
-		ub_resolver_free(r);
-		return NULL;
-	}
+	return r;
+}
+
+am_resolver *
+am_resolver_new_backend(am_dns_backend_fn fn, void *arg, unsigned timeout_ms)
+{
+	am_resolver *r = am_xcalloc(1, sizeof(*r));
+
+	r->backend = fn;
+	r->backend_arg = arg;
+	r->timeout_ms = timeout_ms;
 	return r;
 }
 
@@ -793,7 +529,7 @@ am_resolver_free(am_resolver *r)
 		free(r);
 		return;
 	}
-	ub_resolver_free(r);
+	resolver_free(r);
 }
 
 unsigned
@@ -803,7 +539,7 @@ am_resolver_timeout_ms(const am_resolver *r)
 }
 
 static am_dns_query *
-backend_query_start(am_resolver *r, const char *name, int rrtype)
+resolver_backend_start(am_resolver *r, const char *name, int rrtype)
 {
 	am_dns_query *q = am_xcalloc(1, sizeof(*q));
 
@@ -821,8 +557,8 @@ am_dns_query *
 am_dns_start(am_resolver *r, const char *name, int rrtype)
 {
 	if (r->backend != NULL)
-		return backend_query_start(r, name, rrtype);
-	return ub_query_start(r, name, rrtype);
+		return resolver_backend_start(r, name, rrtype);
+	return resolver_query_start(r, name, rrtype);
 }
 
 struct am_dns_answer *
@@ -831,9 +567,9 @@ am_dns_wait(am_dns_query *q)
 	struct am_dns_answer *a;
 
 	/* Backend queries, and queries detached by am_resolver_free, are
-	 * complete already and own no libunbound state. */
+	 * complete already and own no engine state. */
 	if (q->res != NULL && q->res->backend == NULL)
-		return ub_query_wait(q->res, q);
+		return resolver_query_wait(q->res, q);
 	a = q->answer;
 	q->answer = NULL;
 	if (q->res == NULL)
@@ -848,7 +584,7 @@ am_dns_cancel(am_dns_query *q)
 	if (q == NULL)
 		return;
 	if (q->res != NULL && q->res->backend == NULL) {
-		ub_query_cancel(q->res, q);
+		resolver_query_cancel(q->res, q);
 		return;
 	}
 	am_dns_answer_free(am_dns_wait(q));

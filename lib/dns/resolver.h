@@ -8,7 +8,9 @@
  * wait for and free queries.
  *
  * A resolver can also be built on a synchronous backend function (unit
- * tests: an in-process zone); the API is the same.
+ * tests: an in-process zone); the API is the same.  resolver.c is the API
+ * (deadlines, cancellation, the cache front, decoding); resolver-unbound.c
+ * the libunbound engine behind it (resolver-int.h between the two).
  */
 #ifndef AM_RESOLVER_H
 #define AM_RESOLVER_H

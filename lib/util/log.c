@@ -39,6 +39,27 @@ am_log(int priority, const char *fmt, ...)
 		fprintf(stderr, "%s: %s\n", log_ident, buf);
 }
 
+/*
+ * No format and no buffer, so nothing here allocates: util.c reports
+ * running out of memory through this.  (glibc's syslog() allocates when
+ * it first runs in a process, for the time zone, and copes if it cannot.)
+ */
+void
+am_log_fixed(int priority, const char *msg)
+{
+	if (log_syslog)
+		syslog(priority, "%s", msg);
+	if (log_stderr) {
+		/* stderr is unbuffered: four writes, kept together by the lock */
+		flockfile(stderr);
+		fputs(log_ident, stderr);
+		fputs(": ", stderr);
+		fputs(msg, stderr);
+		fputc('\n', stderr);
+		funlockfile(stderr);
+	}
+}
+
 static const struct {
 	const char *name;
 	int	facility;

@@ -12,6 +12,8 @@
 
 void	am_log_init(const char *ident, bool use_syslog, int facility, bool to_stderr);
 void	am_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* msg as it is: nothing formatted, nothing allocated (the out-of-memory path). */
+void	am_log_fixed(int priority, const char *msg);
 /* Facility name ("mail", "local0", ...) to LOG_*; -1 if unknown. */
 int	am_log_facility(const char *name);
 

@@ -1,5 +1,10 @@
 /*
  * util.c - small, bounded string and memory helpers (see util.h).
+ *
+ * Owns: allocation that never returns NULL, bounded copies, the growing
+ * string, ASCII and UTF-8 helpers.  Errors: running out of memory (or a
+ * size that overflows) logs "out of memory" once through the logging
+ * channel and aborts; nothing else fails.  Threads: any; no shared state.
  */
 #include "config.h"
 
@@ -10,15 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 
+#include "util/log.h"
 #include "util/util.h"
 
 static void
 am_out_of_memory(void)
 {
-	syslog(LOG_CRIT, "out of memory");
-	fputs("alignmilter: out of memory\n", stderr);
+	/* am_log_fixed promises not to allocate; am_log formats, and the
+	 * printf family gives no such promise. */
+	am_log_fixed(LOG_CRIT, "out of memory");
 	abort();
 }
 
