@@ -1,7 +1,7 @@
 /*
  * check_spf.c - unit and conformance tests of the SPF module (spf.c).
  *
- * Every check runs the real libspf2 through spf.c's DNS layer over an
+ * Every check runs the real libspf2 through the SPF module's DNS layer (spf-dns.c) over an
  * in-process zone (fakezone), i.e. the same code path as with libunbound.
  * The conformance part runs the openspf RFC 7208 and RFC 4408 suites from
  * tests/spf/rfc7208.tsv and rfc4408.tsv (generated from the YAML in

@@ -7,7 +7,7 @@
  * (or the same record, when there is no LF) answers a TXT query for any
  * other name, i.e. every include:, redirect= and exp= target, however the
  * fuzzer spells it.  Other record types come from a fixed fakezone.  All
- * of it goes through am_resolver, spf.c's DNS layer and record filter
+ * of it goes through am_resolver, spf-dns.c's DNS layer and record filter
  * (the CVE guard), then libspf2's compiler, interpreter and macro
  * expander, under ASan and UBSan.  libspf2 itself is not instrumented:
  * ASan sees our code and every heap block (its malloc is ASan's), and a
