@@ -6,6 +6,9 @@
  * struct am_dkim_verdict (including the key-not-found and
  * duplicated-suffix probes).  Thread-safe: library shared, one
  * am_dkim_msg per message.
+ *
+ * Implemented by dkim.c (library, streaming), dkim-dns.c (DNS hooks) and
+ * dkim-result.c (the verdict), which share dkim-int.h.
  */
 #ifndef AM_DKIM_H
 #define AM_DKIM_H
