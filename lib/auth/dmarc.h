@@ -6,6 +6,8 @@
  * 1.4.2 gets strict alignment wrong), the _dmarc TXT lookups through
  * am_resolver with fallback to the organizational domain, and the use of
  * libopendmarc to parse the record and pick the policy.  Thread-safe.
+ * Implemented by the dmarc*.c family (lib/auth/dmarc-int.h says which
+ * file does what).
  */
 #ifndef AM_DMARC_H
 #define AM_DMARC_H
