@@ -2,11 +2,21 @@
  * message.h - reading what a message says about itself.
  *
  * Owns: RFC 5322 parsing that the verdict needs and that is fed by
- * untrusted input: the From header's domain, the authserv-id of an
- * Authentication-Results header (for forgery removal), the SES
- * Feedback-ID, and splitting a saved message (offline -t) into header
- * fields and body.  Pure functions: no I/O, no allocation that outlives
- * a call unless documented.
+ * untrusted input.  One header for a family of files:
+ *   message-from.c   the From header's domain
+ *   message-ids.c    the authserv-id of an Authentication-Results header
+ *                    (for forgery removal), the SES Feedback-ID region
+ *   message.c        splitting a saved message (offline -t) into header
+ *                    fields and body
+ *   message-lex.c    the RFC 5322 lexer they share (message-lex.h)
+ *
+ * Errors: nothing is logged; each function answers with its return
+ * value (and err text for the split).  Every parser makes one forward
+ * pass (linear time), never recurses, never reads outside the buffer it
+ * is given and treats NUL as an ordinary byte of it.
+ *
+ * Threads: any.  Pure functions: no I/O, no shared state, no allocation
+ * that outlives a call.
  */
 #ifndef AM_MESSAGE_H
 #define AM_MESSAGE_H
