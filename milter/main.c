@@ -2,7 +2,7 @@
  * main.c - alignmilter's command line and process life cycle.
  *
  * Owns: option parsing, the order of start-up (config, socket as root,
- * detach, PID file, drop privileges, engine), signal handling and the
+ * detach, PID file, drop privileges, pipeline), signal handling and the
  * orderly stop.  Signals are handled by the main thread through a
  * self-pipe: libmilter's own signal thread would treat SIGHUP as "stop",
  * so the main thread keeps SIGHUP/SIGTERM/SIGINT unblocked (the kernel
@@ -157,7 +157,7 @@ block_stop_signals(sigset_t *old)
 
 struct milter_run {
 	const struct am_transport *transport;
-	am_engine *engine;
+	am_pipeline *pipeline;
 	int	rc;
 };
 
@@ -166,7 +166,7 @@ milter_thread(void *arg)
 {
 	struct milter_run *run = arg;
 
-	run->rc = run->transport->run(run->engine);
+	run->rc = run->transport->run(run->pipeline);
 	/* Wake the main thread if the transport stopped on its own. */
 	on_signal(0);
 	return NULL;
@@ -192,7 +192,7 @@ wait_for_inflight(const struct am_transport *t)
 
 /* Main thread: wait for signals until asked to stop. */
 static void
-signal_loop(am_engine *engine)
+signal_loop(am_pipeline *pipeline)
 {
 	unsigned char sig;
 	ssize_t n;
@@ -204,7 +204,7 @@ signal_loop(am_engine *engine)
 		if (n <= 0 || sig == 0)
 			return;
 		if (sig == SIGHUP) {
-			am_engine_reopen_log(engine);
+			am_pipeline_reopen_log(pipeline);
 			continue;
 		}
 		am_log(LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -213,17 +213,17 @@ signal_loop(am_engine *engine)
 }
 
 /* Threads made from here on must not take the main thread's signals. */
-static am_engine *
-start_engine(const struct am_conf *c, char *err, size_t errlen)
+static am_pipeline *
+start_pipeline(const struct am_conf *c, char *err, size_t errlen)
 {
-	am_engine *e;
+	am_pipeline *e;
 	sigset_t old;
 
 	block_stop_signals(&old);
-	e = am_engine_new(c, err, errlen);
+	e = am_pipeline_new(c, err, errlen);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e != NULL && !am_engine_open_log(e, err, errlen)) {
-		am_engine_free(e);
+	if (e != NULL && !am_pipeline_open_log(e, err, errlen)) {
+		am_pipeline_free(e);
 		return NULL;
 	}
 	return e;
@@ -253,7 +253,7 @@ run_daemon(const struct options *o, struct am_conf *c)
 	if (c->user_id != NULL && !am_drop_privileges(c->user_id, err, sizeof(err)))
 		goto fail;
 	/* After the fork and the privilege drop: the resolver's threads live here. */
-	if ((run.engine = start_engine(c, err, sizeof(err))) == NULL)
+	if ((run.pipeline = start_pipeline(c, err, sizeof(err))) == NULL)
 		goto fail;
 	if (!install_signal_handlers(err, sizeof(err)))
 		goto fail;
@@ -268,12 +268,12 @@ run_daemon(const struct options *o, struct am_conf *c)
 	am_log(LOG_INFO, "%s %s listening on %s (%s engine)", PACKAGE_NAME, PACKAGE_VERSION, c->socket,
 	    run.transport->name);
 
-	signal_loop(run.engine);
+	signal_loop(run.pipeline);
 	run.transport->stop();
 	pthread_join(tid, NULL);
-	/* Work still running after the grace period uses the engine: leave it be. */
+	/* Work still running after the grace period uses the pipeline: leave it be. */
 	if (wait_for_inflight(run.transport))
-		am_engine_free(run.engine);
+		am_pipeline_free(run.pipeline);
 	am_listen_remove(c);
 	am_pidfile_remove(c->pid_file);
 	am_log(LOG_INFO, "stopped");
@@ -281,7 +281,7 @@ run_daemon(const struct options *o, struct am_conf *c)
 fail:
 	am_log(LOG_ERR, "%s", err);
 	am_pidfile_remove(c->pid_file);
-	am_engine_free(run.engine);
+	am_pipeline_free(run.pipeline);
 	return 1;
 }
 
@@ -290,7 +290,7 @@ static int
 run_offline(const struct options *o, struct am_conf *c)
 {
 	char err[512], mail_from[AM_ADDR_MAX];
-	am_engine *e;
+	am_pipeline *e;
 	size_t len;
 	int rc;
 
@@ -304,12 +304,12 @@ run_offline(const struct options *o, struct am_conf *c)
 	if (len > 0 && mail_from[len - 1] == '>')
 		mail_from[len - 1] = '\0';
 	am_log_init("alignmilter", false, LOG_MAIL, true);
-	if ((e = am_engine_new(c, err, sizeof(err))) == NULL) {
+	if ((e = am_pipeline_new(c, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "alignmilter: %s\n", err);
 		return 1;
 	}
 	rc = am_offline_check(e, o->test_file, o->ip, o->helo, mail_from, stdout, stderr);
-	am_engine_free(e);
+	am_pipeline_free(e);
 	return rc;
 }
 

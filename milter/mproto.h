@@ -6,7 +6,7 @@
  * fields that are checked to lie inside the packet, the answer to the
  * MTA's option negotiation, which commands want a reply under the
  * negotiated no-reply flags, and encoding our replies.  Pure functions
- * over the caller's buffers: mserver.c does the reading and writing,
+ * over the caller's buffers: transport-native.c does the reading and writing,
  * the unit tests and the fuzzer drive these directly.
  */
 #ifndef AM_MPROTO_H

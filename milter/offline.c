@@ -1,6 +1,6 @@
 /*
  * offline.c - the -t mode (see offline.h): read a saved message, split it
- * into header fields and body, and feed the same am_check sequence the
+ * into header fields and body, and feed the same am_pipeline_msg sequence the
  * milter adapter feeds.
  */
 #include "config.h"
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "policy/authres.h"
-#include "policy/jsonlog.h"
+#include "policy/alignlog.h"
 #include "auth/message.h"
 #include "offline.h"
 #include "policy/ses.h"
@@ -50,7 +50,7 @@ read_all(FILE *fp, char **buf, size_t *len, char *err, size_t errlen)
 static bool
 feed_header(void *arg, const char *name, size_t namelen, const char *value, size_t valuelen)
 {
-	am_check_header(arg, name, namelen, value, valuelen);
+	am_pipeline_msg_header(arg, name, namelen, value, valuelen);
 	return true;
 }
 
@@ -89,28 +89,28 @@ print_fixes(const struct am_verdict *v, FILE *err)
 }
 
 static void
-print_result(const am_engine *e, const struct am_verdict *v, FILE *out, FILE *err)
+print_result(const am_pipeline *e, const struct am_verdict *v, FILE *out, FILE *err)
 {
 	struct am_buf b;
 
 	am_buf_init(&b);
-	am_authres_render(v, am_engine_conf(e)->authserv_id, &b);
+	am_authres_render(v, am_pipeline_conf(e)->authserv_id, &b);
 	fprintf(out, "%s:%s\n", AM_AUTHRES_NAME, b.data);
-	am_jsonlog_render(v, &b);
+	am_alignlog_render(v, &b);
 	fputs(b.data, out);
 	print_fixes(v, err);
 	am_buf_free(&b);
 }
 
 int
-am_offline_check(am_engine *e, const char *path, const char *client_ip, const char *helo,
+am_offline_check(am_pipeline *e, const char *path, const char *client_ip, const char *helo,
     const char *mail_from, FILE *out, FILE *err)
 {
 	char msg[256];
 	char *buf = NULL;
 	size_t len = 0, body, off;
 	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	am_check *c;
+	am_pipeline_msg *c;
 
 	if (fp == NULL) {
 		fprintf(err, "alignmilter: %s: %s\n", path, strerror(errno));
@@ -124,18 +124,18 @@ am_offline_check(am_engine *e, const char *path, const char *client_ip, const ch
 	}
 	if (fp != stdin)
 		fclose(fp);
-	c = am_check_new(e, client_ip, helo, mail_from);
+	c = am_pipeline_msg_new(e, client_ip, helo, mail_from);
 	if (!am_message_split(buf, len, feed_header, c, &body, msg, sizeof(msg))) {
 		fprintf(err, "alignmilter: %s: not an RFC 5322 message: %s\n", path, msg);
-		am_check_free(c);
+		am_pipeline_msg_free(c);
 		free(buf);
 		return 1;
 	}
-	am_check_eoh(c);
+	am_pipeline_msg_eoh(c);
 	for (off = body; off < len; off += BODY_CHUNK)
-		am_check_body(c, (const unsigned char *)buf + off, len - off < BODY_CHUNK ? len - off : BODY_CHUNK);
-	print_result(e, am_check_eom(c), out, err);
-	am_check_free(c);
+		am_pipeline_msg_body(c, (const unsigned char *)buf + off, len - off < BODY_CHUNK ? len - off : BODY_CHUNK);
+	print_result(e, am_pipeline_msg_eom(c), out, err);
+	am_pipeline_msg_free(c);
 	free(buf);
 	return 0;
 }

@@ -17,7 +17,7 @@
  * the records to publish as bare zone-file lines).  Returns 0, or 1 with a message on err
  * for an unreadable or non-RFC 5322 file.
  */
-int	am_offline_check(am_engine *, const char *path, const char *client_ip,
+int	am_offline_check(am_pipeline *, const char *path, const char *client_ip,
 	    const char *helo, const char *mail_from, FILE *out, FILE *err);
 
 #endif

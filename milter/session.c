@@ -17,12 +17,12 @@
 #include "util/util.h"
 
 struct am_session {
-	am_engine *engine;
+	am_pipeline *pipeline;
 	bool	leading_space;		/* header values arrive with their leading space */
 	bool	checking;		/* false: connection passed through unchecked */
 	char	client_ip[64];
 	char	helo[256];
-	am_check *check;		/* the message in progress, or NULL */
+	am_pipeline_msg *check;		/* the message in progress, or NULL */
 	unsigned ar_seen;		/* Authentication-Results fields so far */
 	unsigned *ar_forged;		/* their indexes that carry our authserv-id */
 	size_t	ar_forged_count;
@@ -31,11 +31,11 @@ struct am_session {
 };
 
 am_session *
-am_session_new(am_engine *engine, bool leading_space)
+am_session_new(am_pipeline *pipeline, bool leading_space)
 {
 	am_session *s = am_xcalloc(1, sizeof(*s));
 
-	s->engine = engine;
+	s->pipeline = pipeline;
 	s->leading_space = leading_space;
 	return s;
 }
@@ -43,7 +43,7 @@ am_session_new(am_engine *engine, bool leading_space)
 static void
 message_reset(am_session *s)
 {
-	am_check_free(s->check);
+	am_pipeline_msg_free(s->check);
 	s->check = NULL;
 	s->ar_forged_count = 0;
 	s->ar_seen = 0;
@@ -69,7 +69,7 @@ am_session_connect(am_session *s, const char *ip)
 	/* Local submission or a unix-socket client: no address SPF could check. */
 	if (ip == NULL || *ip == '\0')
 		return AM_SESSION_ACCEPT;
-	if (am_netlist_match(&am_engine_conf(s->engine)->ignore_hosts, ip))
+	if (am_netlist_match(&am_pipeline_conf(s->pipeline)->ignore_hosts, ip))
 		return AM_SESSION_ACCEPT;
 	am_strlcpy(s->client_ip, ip, sizeof(s->client_ip));
 	s->checking = true;
@@ -108,7 +108,7 @@ am_session_mail(am_session *s, const char *argv0)
 		return;
 	message_reset(s);		/* a second message on this connection */
 	strip_angles(argv0 != NULL ? argv0 : "", mail_from, sizeof(mail_from));
-	s->check = am_check_new(s->engine, s->client_ip, s->helo, mail_from);
+	s->check = am_pipeline_msg_new(s->pipeline, s->client_ip, s->helo, mail_from);
 }
 
 /* Remember Authentication-Results fields that claim to be ours (RFC 8601 5). */
@@ -119,7 +119,7 @@ note_authres(am_session *s, const char *value)
 
 	s->ar_seen++;
 	if (!am_authres_authserv_id(value, strlen(value), id, sizeof(id)) ||
-	    strcasecmp(id, am_engine_conf(s->engine)->authserv_id) != 0)
+	    strcasecmp(id, am_pipeline_conf(s->pipeline)->authserv_id) != 0)
 		return;
 	if (s->ar_forged_count == s->ar_forged_cap) {
 		s->ar_forged_cap = s->ar_forged_cap ? 2 * s->ar_forged_cap : 4;
@@ -135,21 +135,21 @@ am_session_header(am_session *s, const char *name, const char *value)
 		return;
 	if (strcasecmp(name, AM_AUTHRES_NAME) == 0)
 		note_authres(s, value);
-	am_check_header(s->check, name, strlen(name), value, strlen(value));
+	am_pipeline_msg_header(s->check, name, strlen(name), value, strlen(value));
 }
 
 void
 am_session_eoh(am_session *s)
 {
 	if (s->check != NULL)
-		am_check_eoh(s->check);
+		am_pipeline_msg_eoh(s->check);
 }
 
 void
 am_session_body(am_session *s, const unsigned char *buf, size_t len)
 {
 	if (s->check != NULL)
-		am_check_body(s->check, buf, len);
+		am_pipeline_msg_body(s->check, buf, len);
 }
 
 /* Only plain domain characters reach an SMTP reply text ('%' would be a format). */
@@ -169,7 +169,7 @@ enforce(am_session *s, const struct am_verdict *v, const struct am_session_edits
 {
 	char domain[AM_DOMAIN_MAX], text[512];
 
-	if (!am_engine_conf(s->engine)->reject_failures || v->dmarc.result != AM_DMARC_FAIL)
+	if (!am_pipeline_conf(s->pipeline)->reject_failures || v->dmarc.result != AM_DMARC_FAIL)
 		return AM_SESSION_CONTINUE;
 	reply_safe(v->from_domain, domain, sizeof(domain));
 	if (v->dmarc.disposition == AM_POLICY_REJECT) {
@@ -208,7 +208,7 @@ add_header(const am_session *s, const struct am_session_edits *ed, const struct 
 	const char *value;
 
 	am_buf_init(&b);
-	am_authres_render(v, am_engine_conf(s->engine)->authserv_id, &b);
+	am_authres_render(v, am_pipeline_conf(s->pipeline)->authserv_id, &b);
 	/* Without HDR_LEADSPC the MTA adds the space after the colon itself. */
 	value = s->leading_space ? b.data : b.data + 1;
 	if (!ed->insert_first(ed->arg, AM_AUTHRES_NAME, value))
@@ -224,9 +224,9 @@ am_session_eom(am_session *s, const char *queue_id, const struct am_session_edit
 
 	if (s->check == NULL)
 		return AM_SESSION_CONTINUE;
-	am_check_set_queue_id(s->check, queue_id);
-	v = am_check_eom(s->check);
-	am_engine_record(s->engine, v);
+	am_pipeline_msg_set_queue_id(s->check, queue_id);
+	v = am_pipeline_msg_eom(s->check);
+	am_pipeline_record(s->pipeline, v);
 	rc = enforce(s, v, ed);
 	if (rc == AM_SESSION_CONTINUE) {
 		remove_forged(s, ed, v->queue_id);

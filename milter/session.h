@@ -8,7 +8,7 @@
  * removed from the highest index down, ours inserted first, DMARC
  * failures rejected or quarantined under RejectFailures.
  *
- * The transports (milter.c over libmilter, mserver.c over our own
+ * The transports (transport-libmilter.c over libmilter, transport-native.c over our own
  * protocol engine) translate their callbacks or packets into these calls
  * and carry the edits out through struct am_session_edits.  Neither the
  * verifiers nor this module see a transport type.
@@ -40,7 +40,7 @@ struct am_session_edits {
 };
 
 /* leading_space: the MTA sends header values with the space after the colon. */
-am_session *am_session_new(am_engine *, bool leading_space);
+am_session *am_session_new(am_pipeline *, bool leading_space);
 void	am_session_free(am_session *);
 
 /* ip: the client address as text, NULL when there is none (local, unix socket). */

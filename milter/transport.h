@@ -2,8 +2,8 @@
  * transport.h - how the MTA's milter connections reach the session layer.
  *
  * Two transports serve the same sessions (session.h): our own milter
- * protocol engine (mserver.c, the default: a thread per MTA connection
- * reading whole batches of pipelined commands) and libmilter (milter.c).
+ * protocol engine (transport-native.c, the default: a thread per MTA connection
+ * reading whole batches of pipelined commands) and libmilter (transport-libmilter.c).
  * MilterEngine in the configuration picks one; main.c drives it through
  * this table and knows nothing else about either.
  */
@@ -21,8 +21,8 @@ struct am_transport {
 	const char *name;
 	/* Open the listening socket (as root, before dropping privileges). */
 	bool	(*open)(const struct am_conf *, char *err, size_t errlen);
-	/* Serve connections over engine until stop(); 0 on a clean stop. */
-	int	(*run)(am_engine *);
+	/* Serve connections over the pipeline until stop(); 0 on a clean stop. */
+	int	(*run)(am_pipeline *);
 	/* Stop accepting; safe from any thread. */
 	void	(*stop)(void);
 	/*

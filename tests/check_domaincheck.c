@@ -1,5 +1,5 @@
 /*
- * check_domaincheck.c - unit tests of alignmilter-check's engine and of the
+ * check_domaincheck.c - unit tests of alignmilter-check's checks and of the
  * record-inspection functions it borrows from the milter (spf.h, dmarc.h).
  *
  * The loopback-nsd script test (tests/domaincheck.test) covers the DNS
@@ -231,7 +231,7 @@ static Suite *
 domaincheck_suite(void)
 {
 	Suite *s = suite_create("domaincheck");
-	TCase *tc = tcase_create("engine");
+	TCase *tc = tcase_create("checks");
 
 	tcase_add_checked_fixture(tc, zone_setup, zone_teardown);
 	tcase_add_test(tc, test_cname_and_txt);

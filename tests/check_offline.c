@@ -5,7 +5,7 @@
  * headers only) gives the Authentication-Results header and one JSON
  * record on out and the hints' fixes with their records on err; what is
  * not a message, or cannot be read, gives exit status 1, a reason on err
- * and nothing on out.  Runs over the engine fixture of verdictutil.c.
+ * and nothing on out.  Runs over the pipeline fixture of verdictutil.c.
  */
 #include "config.h"
 

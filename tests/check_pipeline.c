@@ -1,13 +1,13 @@
 /*
  * check_pipeline.c - unit tests of the per-message pipeline (lib/policy/pipeline.c).
  *
- * Owns the contract of am_engine and am_check end to end over the
+ * Owns the contract of am_pipeline and am_pipeline_msg end to end over the
  * in-process fakezone: the SES-shaped messages of tests/verdict/ (signed
  * by python3-dkim, their keys in dns.txt) give the verdicts, hints and
  * rendered results alignmilter(8) describes; a message changed after
  * signing, missing or doubled From, DNS trouble and a doubled DMARC
  * record each give theirs; the verdict does not depend on how the body is
- * cut; no state leaks between checks or threads; am_engine_record writes
+ * cut; no state leaks between checks or threads; am_pipeline_record writes
  * the alignment log.
  */
 #include "config.h"
@@ -25,10 +25,10 @@
 #include "auth/message.h"
 #include "auth/verdict.h"
 #include "policy/authres.h"
-#include "policy/jsonlog.h"
+#include "policy/alignlog.h"
 #include "policy/pipeline.h"
 #include "policy/ses.h"
-#include "policy/summary.h"
+#include "policy/verdictline.h"
 #include "fakezone.h"
 #include "testutil.h"
 #include "verdictutil.h"
@@ -156,7 +156,7 @@ assert_broken_easy_dkim(const struct am_verdict *v, const char *reason)
 	ck_hints(v, BIT(AM_HINT_SES_DEFAULT_MAIL_FROM) | BIT(AM_HINT_DMARC_POLICY_NONE) |
 	    BIT(AM_HINT_DKIM_ALIGNED_SIG_FAILED));
 	am_buf_init(&b);
-	am_jsonlog_render(v, &b);
+	am_alignlog_render(v, &b);
 	r = json_must_parse(b.data, b.len);
 	check_record_schema(r);
 	ck_assert_str_eq(jstr(jget(r, "dkim")->items[0], "result"), "fail");
@@ -164,7 +164,7 @@ assert_broken_easy_dkim(const struct am_verdict *v, const char *reason)
 	ck_assert_str_eq(jstr(jget(r, "dkim")->items[0], "reason"), reason);
 	ck_assert_str_eq(jstr(jget(r, "dmarc"), "result"), "fail");
 	jfree(r);
-	am_summary_render(v, &b);
+	am_verdictline_render(v, &b);
 	ck_assert_msg(strstr(b.data, " dkim=fail (example.com/" EASY_SEL ", aligned) ") != NULL, "%s", b.data);
 	ck_assert_msg(strstr(b.data, "dkim-aligned-signature-failed") != NULL, "%s", b.data);
 	am_buf_free(&b);
@@ -176,7 +176,7 @@ struct worker {
 	unsigned failures;
 };
 
-/* Checks on one shared engine from several threads: each verdict its own. */
+/* Checks on one shared pipeline from several threads: each verdict its own. */
 static void *
 worker_run(void *arg)
 {
@@ -225,7 +225,7 @@ START_TEST(pipeline_ses_default)
 	    "%s", b.data);
 	ck_assert_uint_eq(check_ar_structure(b.data), 4);
 
-	am_jsonlog_render(v, &b);
+	am_alignlog_render(v, &b);
 	r = json_must_parse(b.data, b.len);
 	check_record_schema(r);
 	ck_assert_str_eq(jstr(r, "mail_from"), SES_ENVELOPE);
@@ -392,7 +392,7 @@ START_TEST(pipeline_no_state_leaks)
 
 	check_message(raw, len, SES_CLIENT, SES_HELO, SES_ENVELOPE, 0, first);
 	assert_ses_default_verdict(first);
-	/* a plain message on the same engine: nothing of the SES one remains */
+	/* a plain message on the same pipeline: nothing of the SES one remains */
 	check_message(plain, sizeof(plain) - 1, "192.0.2.99", "mx.other.example", "carol@other.example",
 	    7, v);
 	ck_assert_str_eq(v->from_domain, "other.example");
@@ -413,7 +413,7 @@ START_TEST(pipeline_no_state_leaks)
 }
 END_TEST
 
-START_TEST(pipeline_threads_share_engine)
+START_TEST(pipeline_threads_share_pipeline)
 {
 	enum { NTHREADS = 4 };
 	pthread_t t[NTHREADS];
@@ -518,27 +518,27 @@ START_TEST(pipeline_two_dmarc_records)
 }
 END_TEST
 
-START_TEST(pipeline_engine_record_to_log)
+START_TEST(pipeline_record_to_log)
 {
 	char path[] = "/tmp/check_pipeline_log_XXXXXX", err[256];
 	int fd = mkstemp(path);
 	size_t len, loglen;
 	char *raw, *log;
-	am_check *c;
+	am_pipeline_msg *c;
 	struct jval *r;
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	ck_assert(am_conf_set(&conf, "AlignmentLog", path, err, sizeof(err)));
-	ck_assert_msg(am_engine_open_log(eng, err, sizeof(err)), "%s", err);
+	ck_assert_msg(am_pipeline_open_log(eng, err, sizeof(err)), "%s", err);
 	raw = fixture("ses.eml", &len);
-	c = am_check_new(eng, SES_CLIENT, SES_HELO, SES_ENVELOPE);
-	am_check_set_queue_id(c, "4Fx1");
+	c = am_pipeline_msg_new(eng, SES_CLIENT, SES_HELO, SES_ENVELOPE);
+	am_pipeline_msg_set_queue_id(c, "4Fx1");
 	ck_assert(am_message_split(raw, len, feed_header, c, &loglen, err, sizeof(err)));
-	am_check_body(c, (const unsigned char *)raw + loglen, len - loglen);	/* eoh implied */
-	am_engine_record(eng, am_check_eom(c));
-	am_engine_record(eng, am_check_eom(c));
-	am_check_free(c);
+	am_pipeline_msg_body(c, (const unsigned char *)raw + loglen, len - loglen);	/* eoh implied */
+	am_pipeline_record(eng, am_pipeline_msg_eom(c));
+	am_pipeline_record(eng, am_pipeline_msg_eom(c));
+	am_pipeline_msg_free(c);
 	log = tu_slurp(path, &loglen);
 	unlink(path);
 	ck_assert_ptr_nonnull(log);
@@ -574,11 +574,11 @@ main(void)
 	tcase_add_test(tc, pipeline_body_chunks);
 	tcase_add_test(tc, pipeline_changed_after_signing);
 	tcase_add_test(tc, pipeline_no_state_leaks);
-	tcase_add_test(tc, pipeline_threads_share_engine);
+	tcase_add_test(tc, pipeline_threads_share_pipeline);
 	tcase_add_test(tc, pipeline_dmarc_servfail);
 	tcase_add_test(tc, pipeline_dkim_key_missing_and_dup_suffix);
 	tcase_add_test(tc, pipeline_two_dmarc_records);
-	tcase_add_test(tc, pipeline_engine_record_to_log);
+	tcase_add_test(tc, pipeline_record_to_log);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);

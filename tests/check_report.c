@@ -1,8 +1,8 @@
 /*
  * check_report.c - unit tests of alignmilter-report's parts: the strict
- * JSON reader (jsonread.c) on valid and invalid vectors and hostile
- * input, the alignment-log record reader (jsonrec.c) on the milter's own
- * records (jsonlog.c round trip, the hint fixes re-rendered equal), ISO
+ * JSON reader (json.c) on valid and invalid vectors and hostile
+ * input, the alignment-log record reader (alignlog-read.c) on the milter's own
+ * records (alignlog.c round trip, the hint fixes re-rendered equal), ISO
  * 8601 times, the tallies (report.c) and the string index (reportmap.c).
  */
 #include "config.h"
@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "policy/jsonlog.h"
-#include "util/jsonread.h"
-#include "policy/jsonrec.h"
+#include "policy/alignlog.h"
+#include "util/json.h"
+#include "policy/alignlog-read.h"
 #include "tools/report/report.h"
 #include "tools/report/reportmap.h"
 #include "policy/ses.h"
@@ -266,9 +266,9 @@ roundtrip(const struct am_verdict *v)
 
 	ck_assert(back != NULL);
 	am_buf_init(&b);
-	am_jsonlog_render(v, &b);
+	am_alignlog_render(v, &b);
 	ck_assert(b.len > 0 && b.data[b.len - 1] == '\n');
-	ok = am_logrec_parse(b.data, b.len - 1, back, err, sizeof(err));
+	ok = am_alignlog_read(b.data, b.len - 1, back, err, sizeof(err));
 	ck_assert_msg(ok, "the milter's own record refused: %s\n%s", err, b.data);
 	am_buf_free(&b);
 	return back;
@@ -449,7 +449,7 @@ START_TEST(record_errors)
 
 	ck_assert(v != NULL);
 	for (i = 0; i < sizeof(bad_records) / sizeof(bad_records[0]); i++) {
-		ck_assert_msg(!am_logrec_parse(bad_records[i].line, strlen(bad_records[i].line), v, err,
+		ck_assert_msg(!am_alignlog_read(bad_records[i].line, strlen(bad_records[i].line), v, err,
 		    sizeof(err)), "record %zu accepted: %s", i, bad_records[i].line);
 		ck_assert_msg(strstr(err, bad_records[i].why) != NULL, "record %zu: error \"%s\", want \"%s\"", i,
 		    err, bad_records[i].why);
@@ -460,7 +460,7 @@ START_TEST(record_errors)
 		    "\"new\":{\"x\":[1]},\"spf\":{\"result\":\"pass\",\"new\":1},\"dkim\":[],"
 		    "\"dmarc\":{\"result\":\"none\"},\"hints\":[\"some-future-hint\",\"dmarc-no-record\"]}";
 
-		ck_assert_msg(am_logrec_parse(rec, strlen(rec), v, err, sizeof(err)), "%s", err);
+		ck_assert_msg(am_alignlog_read(rec, strlen(rec), v, err, sizeof(err)), "%s", err);
 	}
 	ck_assert_str_eq(v->from_domain, "a.example");
 	ck_assert_uint_eq(v->hints, 1u << AM_HINT_DMARC_NO_RECORD);
@@ -482,7 +482,7 @@ START_TEST(record_fuzz)
 	ses_verdict(&sv);
 	am_buf_init(&b);
 	am_buf_init(&m);
-	am_jsonlog_render(&sv, &b);
+	am_alignlog_render(&sv, &b);
 	for (i = 0; i < 20000; i++) {
 		am_buf_reset(&m);
 		am_buf_add(&m, b.data, b.len - 1);
@@ -507,7 +507,7 @@ START_TEST(record_fuzz)
 			if (m.len == 0)
 				break;
 		}
-		if (am_logrec_parse(m.data, m.len, v, err, sizeof(err)))
+		if (am_alignlog_read(m.data, m.len, v, err, sizeof(err)))
 			ok++;
 		else
 			ck_assert_msg(err[0] != '\0', "a refused record without a reason");
@@ -549,12 +549,12 @@ START_TEST(iso_times)
 	size_t i;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		ck_assert_msg(am_iso8601_parse(good[i].s, &t), "%s refused", good[i].s);
+		ck_assert_msg(am_alignlog_parse_time(good[i].s, &t), "%s refused", good[i].s);
 		ck_assert_msg((long long)t == good[i].t, "%s = %lld, want %lld", good[i].s, (long long)t, good[i].t);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(!am_iso8601_parse(bad[i], &t), "%s accepted", bad[i]);
-	ck_assert(!am_iso8601_parse(NULL, &t));
+		ck_assert_msg(!am_alignlog_parse_time(bad[i], &t), "%s accepted", bad[i]);
+	ck_assert(!am_alignlog_parse_time(NULL, &t));
 }
 END_TEST
 

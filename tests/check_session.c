@@ -5,7 +5,7 @@
  * they drive it with the edits recorded: ignored and address-less clients
  * pass untouched, forged Authentication-Results carrying our authserv-id
  * are removed and ours inserted once, and RejectFailures enforces
- * p=reject and p=quarantine.  Runs over the engine fixture of verdictutil.c.
+ * p=reject and p=quarantine.  Runs over the pipeline fixture of verdictutil.c.
  */
 #include "config.h"
 

@@ -15,7 +15,7 @@
 
 #include "milter/mproto.h"
 
-/* What alignmilter asks for, as mserver.c does. */
+/* What alignmilter asks for, as transport-native.c does. */
 #define NEED		((uint32_t)(SMFIF_ADDHDRS | SMFIF_CHGHDRS))
 /*
  * The protocol flags we take when offered (mproto.c's WANT_PROTOCOL, written

@@ -36,7 +36,7 @@ tu_slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* ==== a strict JSON parser (RFC 8259), independent of jsonlog.c =========== */
+/* ==== a strict JSON parser (RFC 8259), independent of alignlog.c =========== */
 
 struct jp {
 	const unsigned char *p, *end;

@@ -13,7 +13,7 @@ char	*tu_slurp(const char *path, size_t *len);
 
 /*
  * A strict JSON parser (RFC 8259), to judge what the code under test
- * writes: independent of lib/policy/jsonlog.c and lib/util/jsonread.c, so
+ * writes: independent of lib/policy/alignlog.c and lib/util/json.c, so
  * a mistake shared with the writer cannot hide.  Strings are decoded to
  * UTF-8 and may hold NULs (slen).
  */

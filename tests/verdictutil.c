@@ -455,10 +455,10 @@ check_record_schema(const struct jval *r)
 	return extras;
 }
 
-/* ==== the engine over the fakezone ========================================= */
+/* ==== the pipeline over the fakezone ========================================= */
 
 struct am_conf conf;
-am_engine *eng;
+am_pipeline *eng;
 struct fakezone *pz;
 
 /* tests/verdict/dns.txt: name TXT value | name CNAME target */
@@ -512,15 +512,15 @@ pipe_setup(void)
 	fz_add_mx(pz, "mail.example.com", 10, "feedback-smtp.us-east-1.amazonses.com");
 	fz_add_txt(pz, "_dmarc.example.com", "v=DMARC1; p=none; rua=mailto:dmarc@example.com");
 	fz_add_txt(pz, "example.com", "v=spf1 -all");
-	eng = am_engine_new_with_resolver(&conf, am_resolver_new_backend(fz_backend, pz, 2000),
+	eng = am_pipeline_new_with_resolver(&conf, am_resolver_new_backend(fz_backend, pz, 2000),
 	    err, sizeof(err));
-	ck_assert_msg(eng != NULL, "am_engine_new_with_resolver: %s", err);
+	ck_assert_msg(eng != NULL, "am_pipeline_new_with_resolver: %s", err);
 }
 
 void
 pipe_teardown(void)
 {
-	am_engine_free(eng);
+	am_pipeline_free(eng);
 	fz_free(pz);
 	am_conf_free(&conf);
 	eng = NULL;
@@ -530,7 +530,7 @@ pipe_teardown(void)
 bool
 feed_header(void *arg, const char *name, size_t namelen, const char *value, size_t valuelen)
 {
-	am_check_header(arg, name, namelen, value, valuelen);
+	am_pipeline_msg_header(arg, name, namelen, value, valuelen);
 	return true;
 }
 
@@ -543,25 +543,25 @@ check_message(const char *raw, size_t len, const char *client, const char *helo,
     const char *mail_from, size_t chunk, struct am_verdict *out)
 {
 	static const size_t odd[] = { 1, 2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 997 };
-	am_check *c = am_check_new(eng, client, helo, mail_from);
+	am_pipeline_msg *c = am_pipeline_msg_new(eng, client, helo, mail_from);
 	size_t body, off, n, k = 0;
 	char err[200];
 	const struct am_verdict *v, *again;
 
-	am_check_set_queue_id(c, "4Fx1");
+	am_pipeline_msg_set_queue_id(c, "4Fx1");
 	ck_assert_msg(am_message_split(raw, len, feed_header, c, &body, err, sizeof(err)), "split: %s", err);
-	am_check_eoh(c);
+	am_pipeline_msg_eoh(c);
 	for (off = body; off < len; off += n) {
 		n = chunk == 0 ? len - off : chunk == SIZE_MAX ? odd[k++ % NELEM(odd)] : chunk;
 		if (n > len - off)
 			n = len - off;
-		am_check_body(c, (const unsigned char *)raw + off, n);
+		am_pipeline_msg_body(c, (const unsigned char *)raw + off, n);
 	}
-	v = am_check_eom(c);
-	again = am_check_eom(c);
+	v = am_pipeline_msg_eom(c);
+	again = am_pipeline_msg_eom(c);
 	ck_assert_ptr_eq(v, again);
 	memcpy(out, v, sizeof(*out));
-	am_check_free(c);
+	am_pipeline_msg_free(c);
 }
 
 char *

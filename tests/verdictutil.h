@@ -5,9 +5,9 @@
  * fixture (a DMARC context over an empty fakezone) for am_ses_analyse();
  * the checks of what the renderers write (one Authentication-Results
  * field, the alignment-log record's schema, alignmilter(8)'s examples);
- * and the engine fixture (tests/verdict/'s zone plus SES's and
+ * and the pipeline fixture (tests/verdict/'s zone plus SES's and
  * example.com's records) with one message run through it.  Used by
- * check_ses, check_hints, check_authres, check_jsonlog, check_summary,
+ * check_ses, check_hints, check_authres, check_alignlog, check_verdictline,
  * check_pipeline, check_offline and check_session.  Every failure is a
  * Check assertion, so these run only inside a test or fixture.
  */
@@ -84,18 +84,18 @@ struct jval *json_must_parse(const char *s, size_t len);
 /* alignmilter(8)'s record schema; the number of keys beyond the example's. */
 unsigned check_record_schema(const struct jval *record);
 
-/* ---- the engine over the fakezone ---------------------------------------- */
+/* ---- the pipeline over the fakezone ---------------------------------------- */
 
-/* The engine fixture's configuration, engine and zone (tests change them). */
+/* The pipeline fixture's configuration, pipeline and zone (tests change them). */
 extern struct am_conf conf;
-extern am_engine *eng;
+extern am_pipeline *eng;
 extern struct fakezone *pz;
 
 void	pipe_setup(void);
 void	pipe_teardown(void);
 /* tests/verdict/dns.txt into z: name TXT value | name CNAME target. */
 void	load_dns(struct fakezone *z, const char *path, bool with_cnames);
-/* am_message_split's callback feeding an am_check. */
+/* am_message_split's callback feeding an am_pipeline_msg. */
 bool	feed_header(void *check, const char *name, size_t namelen, const char *value,
 	    size_t valuelen);
 /*

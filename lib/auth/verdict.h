@@ -2,8 +2,8 @@
  * verdict.h - the one verdict that flows through alignmilter's pipeline.
  *
  * Owns: the data model of a checked message.  Verifiers (spf.c, dkim.c,
- * dmarc.c, ses.c) fill it in; renderers (authres.c, jsonlog.c, the syslog
- * line of summary.c) only read it.  Nothing here knows about
+ * dmarc.c, ses.c) fill it in; renderers (authres.c, alignlog.c, the syslog
+ * line of verdictline.c) only read it.  Nothing here knows about
  * libmilter.  All strings are bounded, NUL-terminated, and lower-cased
  * where they are domain names.
  */

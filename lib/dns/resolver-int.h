@@ -1,18 +1,18 @@
 /*
  * resolver-int.h - between the resolver API (resolver.c) and its
- * libunbound engine (resolver-unbound.c).  Private to lib/dns: other
+ * libunbound backend (resolver-unbound.c).  Private to lib/dns: other
  * modules use resolver.h.
  *
- * Owns: the query record both sides see, the engine's calls (set up,
+ * Owns: the query record both sides see, the backend's calls (set up,
  * send, cancel, stop) and the two calls back into the API (decode one
  * record, deliver an answer).  The API keeps deadlines, the cache, the
- * list of open queries and its lock; the engine keeps libunbound.
+ * list of open queries and its lock; the backend keeps libunbound.
  *
- * Errors: engine calls report through err/errlen or a failure answer and
+ * Errors: backend calls report through err/errlen or a failure answer and
  * log what no caller can report (am_log); nothing here returns NULL for
  * lack of memory (that aborts, see util.h).
  *
- * Threads: as resolver.h, plus the engine's own pump thread, the only
+ * Threads: as resolver.h, plus the backend's own pump thread, the only
  * thread that calls am_resolver_deliver().
  */
 #ifndef AM_RESOLVER_INT_H
@@ -25,13 +25,13 @@
 
 #include "dns/resolver.h"
 
-/* One lookup.  The engine reads name and rrtype only; the rest is the API's. */
+/* One lookup.  The backend reads name and rrtype only; the rest is the API's. */
 struct am_dns_query {
 	am_resolver *res;		/* NULL once detached by am_resolver_free */
 	struct am_dns_answer *answer;	/* set once done */
-	/* libunbound engine only (guarded by the resolver's lock): */
+	/* libunbound backend only (guarded by the resolver's lock): */
 	bool	done;
-	int	engine_id;		/* the engine's handle, for cancelling */
+	int	backend_id;		/* the backend's handle, for cancelling */
 	int	rrtype;
 	char	name[256];
 	struct timespec deadline;
@@ -39,13 +39,13 @@ struct am_dns_query {
 	struct am_dns_query *prev, *next;
 };
 
-/* ---- the libunbound engine (resolver-unbound.c) ------------------------- */
+/* ---- the libunbound backend (resolver-unbound.c) ------------------------- */
 
 typedef struct am_resolver_ub am_resolver_ub;
 
 /* Validate a non-blank Nameservers value; false with err naming the entry. */
 bool	am_resolver_ub_check(const char *nameservers, char *err, size_t errlen);
-/* A running engine: forwarders from nameservers (NULL: resolv.conf),
+/* A running backend: forwarders from nameservers (NULL: resolv.conf),
  * pump thread started.  NULL with err on failure. */
 am_resolver_ub *am_resolver_ub_new(const char *nameservers, char *err, size_t errlen);
 /*
@@ -61,7 +61,7 @@ struct am_dns_answer *am_resolver_ub_send(am_resolver_ub *, am_dns_query *q, int
 bool	am_resolver_ub_cancel(am_resolver_ub *, int id);
 /* Stop the pump thread: no answer is delivered after this returns. */
 void	am_resolver_ub_stop(am_resolver_ub *);
-/* Free a stopped engine (NULL is fine). */
+/* Free a stopped backend (NULL is fine). */
 void	am_resolver_ub_free(am_resolver_ub *);
 
 /* ---- back into the API (resolver.c) ------------------------------------- */
@@ -70,7 +70,7 @@ void	am_resolver_ub_free(am_resolver_ub *);
 bool	am_resolver_rdata_add(struct am_dns_answer *a, int rrtype, const unsigned char *d, size_t len);
 /* Set a's canonname to name without its trailing dot. */
 void	am_resolver_canonname(struct am_dns_answer *a, const char *name);
-/* The engine's answer a (now the query's) to q.  Pump thread only. */
+/* The backend's answer a (now the query's) to q.  Pump thread only. */
 void	am_resolver_deliver(am_dns_query *q, struct am_dns_answer *a);
 
 #endif

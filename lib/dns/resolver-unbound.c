@@ -1,5 +1,5 @@
 /*
- * resolver-unbound.c - the libunbound engine behind the resolver API
+ * resolver-unbound.c - the libunbound backend behind the resolver API
  * (see resolver-int.h; the API, deadlines and cache are resolver.c's).
  *
  * Owns: one ub_ctx per resolver in thread mode, set up from Nameservers

@@ -4,20 +4,20 @@
  * Owns: answers (construction, decoding of record data, free), the
  * resolver object and its queries: per-query deadlines, cancellation,
  * the memory of recent timeouts, the in-process answer cache in front of
- * the engine (dnscache.c), and tear-down with queries still open.  Two
- * engines sit behind the one API: libunbound (live; resolver-unbound.c,
+ * the backend (dnscache.c), and tear-down with queries still open.  Two
+ * backends sit behind the one API: libunbound (live; resolver-unbound.c,
  * through resolver-int.h) and a synchronous backend function (unit
  * tests, answered at start, bypassing cache, deadlines and name checks).
  *
  * Errors: configuration errors are written to err and NULL returned;
  * lookups never fail as calls: every failure is an answer (NXDOMAIN for a
  * name that cannot exist, SERVFAIL, TIMEOUT at the deadline).  Out of
- * memory aborts (util.h).  Nothing is logged here; the engine logs.
+ * memory aborts (util.h).  Nothing is logged here; the backend logs.
  *
  * Threads: any thread may start, wait for and cancel queries; the
- * engine's pump thread delivers answers.  All query state is guarded by
+ * backend's pump thread delivers answers.  All query state is guarded by
  * the resolver's mutex; a waiter sleeps on its query's condition variable
- * until the answer or the deadline.  The engine is never called with the
+ * until the answer or the deadline.  The backend is never called with the
  * mutex held (see resolver-int.h).
  */
 #include "config.h"
@@ -52,10 +52,10 @@ struct resolver_recent_timeout {
 
 struct am_resolver {
 	unsigned timeout_ms;
-	/* backend engine (tests) */
+	/* test backend */
 	am_dns_backend_fn backend;
 	void	*backend_arg;
-	/* libunbound engine (resolver-unbound.c) and the queries it serves */
+	/* libunbound backend (resolver-unbound.c) and the queries it serves */
 	am_resolver_ub *ub;
 	pthread_mutex_t mu;		/* guards all query state below */
 	pthread_condattr_t condattr;	/* CLOCK_MONOTONIC deadlines */
@@ -337,7 +337,7 @@ resolver_query_start(am_resolver *r, const char *name, int rrtype)
 		q->done = true;
 		return q;
 	}
-	/* Warm: answered from our own cache, no trip through the engine's threads. */
+	/* Warm: answered from our own cache, no trip through the backend's threads. */
 	if ((q->answer = am_dnscache_get(r->cache, name, rrtype)) != NULL) {
 		q->done = true;
 		return q;
@@ -356,7 +356,7 @@ resolver_query_start(am_resolver *r, const char *name, int rrtype)
 	/* The answer may arrive (on the pump thread) before this returns. */
 	failed = am_resolver_ub_send(r->ub, q, &id);
 	pthread_mutex_lock(&r->mu);
-	q->engine_id = id;
+	q->backend_id = id;
 	if (failed != NULL) {
 		q->answer = failed;
 		q->done = true;
@@ -366,8 +366,8 @@ resolver_query_start(am_resolver *r, const char *name, int rrtype)
 }
 
 /*
- * Make sure the engine will never touch q again.  Called and returns
- * with r->mu held.  If the engine cannot cancel, the pump thread has
+ * Make sure the backend will never touch q again.  Called and returns
+ * with r->mu held.  If the backend cannot cancel, the pump thread has
  * taken the query and is delivering its answer: wait for it.
  */
 static void
@@ -378,7 +378,7 @@ resolver_query_settle(am_resolver *r, am_dns_query *q)
 	if (q->done)
 		return;
 	pthread_mutex_unlock(&r->mu);
-	cancelled = am_resolver_ub_cancel(r->ub, q->engine_id);
+	cancelled = am_resolver_ub_cancel(r->ub, q->backend_id);
 	pthread_mutex_lock(&r->mu);
 	if (cancelled)
 		return;
@@ -431,7 +431,7 @@ resolver_query_cancel(am_resolver *r, am_dns_query *q)
 	resolver_query_free(q);
 }
 
-/* Runs on the pump thread: the engine's answer to q. */
+/* Runs on the pump thread: the backend's answer to q. */
 void
 am_resolver_deliver(am_dns_query *q, struct am_dns_answer *a)
 {
@@ -567,7 +567,7 @@ am_dns_wait(am_dns_query *q)
 	struct am_dns_answer *a;
 
 	/* Backend queries, and queries detached by am_resolver_free, are
-	 * complete already and own no engine state. */
+	 * complete already and own no backend state. */
 	if (q->res != NULL && q->res->backend == NULL)
 		return resolver_query_wait(q->res, q);
 	a = q->answer;

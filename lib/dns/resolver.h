@@ -10,7 +10,7 @@
  * A resolver can also be built on a synchronous backend function (unit
  * tests: an in-process zone); the API is the same.  resolver.c is the API
  * (deadlines, cancellation, the cache front, decoding); resolver-unbound.c
- * the libunbound engine behind it (resolver-int.h between the two).
+ * the libunbound backend behind it (resolver-int.h between the two).
  */
 #ifndef AM_RESOLVER_H
 #define AM_RESOLVER_H

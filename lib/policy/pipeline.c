@@ -14,28 +14,28 @@
 #include "policy/authres.h"
 #include "auth/dkim.h"
 #include "auth/dmarc.h"
-#include "policy/jsonlog.h"
+#include "policy/alignlog.h"
 #include "util/log.h"
-#include "util/logfile.h"
+#include "util/appendfile.h"
 #include "auth/message.h"
 #include "policy/pipeline.h"
 #include "policy/ses.h"
 #include "auth/spf.h"
-#include "policy/summary.h"
+#include "policy/verdictline.h"
 #include "util/util.h"
 
-struct am_engine {
+struct am_pipeline {
 	const struct am_conf *conf;
 	am_resolver *res;
 	am_spf	*spf;
 	am_dkim_lib *dkim;
 	am_dmarc *dmarc;
-	am_logfile *alog;
+	am_appendfile *alog;
 	_Atomic uint64_t pct_state;	/* pct= sampling; see pct_roll */
 };
 
-struct am_check {
-	am_engine *eng;
+struct am_pipeline_msg {
+	am_pipeline *eng;
 	struct am_verdict v;
 	am_dkim_msg *dkim;
 	am_dns_query *spf_prefetch;	/* the SPF TXT, started at MAIL FROM */
@@ -45,10 +45,10 @@ struct am_check {
 	bool	eom_done;
 };
 
-am_engine *
-am_engine_new_with_resolver(const struct am_conf *c, am_resolver *res, char *err, size_t errlen)
+am_pipeline *
+am_pipeline_new_with_resolver(const struct am_conf *c, am_resolver *res, char *err, size_t errlen)
 {
-	am_engine *e = am_xcalloc(1, sizeof(*e));
+	am_pipeline *e = am_xcalloc(1, sizeof(*e));
 
 	e->conf = c;
 	e->res = res;
@@ -56,26 +56,26 @@ am_engine_new_with_resolver(const struct am_conf *c, am_resolver *res, char *err
 	if ((e->spf = am_spf_new(res, err, errlen)) == NULL ||
 	    (e->dkim = am_dkim_lib_new(res, c->max_signatures, err, errlen)) == NULL ||
 	    (e->dmarc = am_dmarc_new(res, c->psl_path, err, errlen)) == NULL) {
-		am_engine_free(e);
+		am_pipeline_free(e);
 		return NULL;
 	}
 	return e;
 }
 
-am_engine *
-am_engine_new(const struct am_conf *c, char *err, size_t errlen)
+am_pipeline *
+am_pipeline_new(const struct am_conf *c, char *err, size_t errlen)
 {
 	am_resolver *res = am_resolver_new(c->nameservers, c->dns_timeout * 1000u, err, errlen);
 
-	return res != NULL ? am_engine_new_with_resolver(c, res, err, errlen) : NULL;
+	return res != NULL ? am_pipeline_new_with_resolver(c, res, err, errlen) : NULL;
 }
 
 void
-am_engine_free(am_engine *e)
+am_pipeline_free(am_pipeline *e)
 {
 	if (e == NULL)
 		return;
-	am_logfile_close(e->alog);
+	am_appendfile_close(e->alog);
 	am_dmarc_free(e->dmarc);
 	am_dkim_lib_free(e->dkim);
 	am_spf_free(e->spf);
@@ -84,38 +84,38 @@ am_engine_free(am_engine *e)
 }
 
 const struct am_conf *
-am_engine_conf(const am_engine *e)
+am_pipeline_conf(const am_pipeline *e)
 {
 	return e->conf;
 }
 
 bool
-am_engine_open_log(am_engine *e, char *err, size_t errlen)
+am_pipeline_open_log(am_pipeline *e, char *err, size_t errlen)
 {
 	if (e->conf->alignment_log == NULL)
 		return true;
-	e->alog = am_logfile_open(e->conf->alignment_log, e->conf->alignment_log_mode, err, errlen);
+	e->alog = am_appendfile_open(e->conf->alignment_log, e->conf->alignment_log_mode, err, errlen);
 	return e->alog != NULL;
 }
 
 void
-am_engine_reopen_log(am_engine *e)
+am_pipeline_reopen_log(am_pipeline *e)
 {
-	if (e->alog != NULL && am_logfile_reopen(e->alog))
+	if (e->alog != NULL && am_appendfile_reopen(e->alog))
 		am_log(LOG_INFO, "alignment log %s reopened", e->conf->alignment_log);
 }
 
 void
-am_engine_record(am_engine *e, const struct am_verdict *v)
+am_pipeline_record(am_pipeline *e, const struct am_verdict *v)
 {
 	struct am_buf b;
 
 	am_buf_init(&b);
-	am_summary_render(v, &b);
+	am_verdictline_render(v, &b);
 	am_log(LOG_INFO, "%s", b.data);
 	if (e->alog != NULL) {
-		am_jsonlog_render(v, &b);
-		(void)am_logfile_append(e->alog, b.data, b.len);
+		am_alignlog_render(v, &b);
+		(void)am_appendfile_append(e->alog, b.data, b.len);
 	}
 	am_buf_free(&b);
 }
@@ -131,10 +131,10 @@ spf_identity_domain(const struct am_verdict *v)
 	return at != NULL ? at + 1 : v->mail_from;
 }
 
-am_check *
-am_check_new(am_engine *e, const char *client_ip, const char *helo, const char *mail_from)
+am_pipeline_msg *
+am_pipeline_msg_new(am_pipeline *e, const char *client_ip, const char *helo, const char *mail_from)
 {
-	am_check *c = am_xcalloc(1, sizeof(*c));
+	am_pipeline_msg *c = am_xcalloc(1, sizeof(*c));
 	const char *domain;
 
 	c->eng = e;
@@ -151,7 +151,7 @@ am_check_new(am_engine *e, const char *client_ip, const char *helo, const char *
 }
 
 void
-am_check_set_queue_id(am_check *c, const char *queue_id)
+am_pipeline_msg_set_queue_id(am_pipeline_msg *c, const char *queue_id)
 {
 	am_strlcpy(c->v.queue_id, queue_id ? queue_id : "", sizeof(c->v.queue_id));
 }
@@ -163,7 +163,7 @@ name_is(const char *name, size_t namelen, const char *want)
 }
 
 static void
-note_from(am_check *c, const char *value, size_t valuelen)
+note_from(am_pipeline_msg *c, const char *value, size_t valuelen)
 {
 	enum am_from_status st;
 	char domain[AM_DOMAIN_MAX];
@@ -179,7 +179,7 @@ note_from(am_check *c, const char *value, size_t valuelen)
 }
 
 void
-am_check_header(am_check *c, const char *name, size_t namelen, const char *value, size_t valuelen)
+am_pipeline_msg_header(am_pipeline_msg *c, const char *name, size_t namelen, const char *value, size_t valuelen)
 {
 	char nbuf[128];
 
@@ -203,7 +203,7 @@ am_check_header(am_check *c, const char *name, size_t namelen, const char *value
 }
 
 static void
-run_spf(am_check *c)
+run_spf(am_pipeline_msg *c)
 {
 	if (c->spf_prefetch != NULL) {
 		am_dns_answer_free(am_dns_wait(c->spf_prefetch));
@@ -213,7 +213,7 @@ run_spf(am_check *c)
 }
 
 void
-am_check_eoh(am_check *c)
+am_pipeline_msg_eoh(am_pipeline_msg *c)
 {
 	if (c->eoh_done)
 		return;
@@ -232,15 +232,15 @@ am_check_eoh(am_check *c)
 }
 
 void
-am_check_body(am_check *c, const unsigned char *buf, size_t len)
+am_pipeline_msg_body(am_pipeline_msg *c, const unsigned char *buf, size_t len)
 {
 	if (!c->eoh_done)
-		am_check_eoh(c);
+		am_pipeline_msg_eoh(c);
 	am_dkim_body(c->dkim, buf, len);
 }
 
 static void
-dmarc_for_bad_from(am_check *c)
+dmarc_for_bad_from(am_pipeline_msg *c)
 {
 	struct am_dmarc_verdict *d = &c->v.dmarc;
 
@@ -259,7 +259,7 @@ dmarc_for_bad_from(am_check *c)
  * sampling and costs no system call per message.
  */
 static unsigned
-pct_roll(am_engine *e)
+pct_roll(am_pipeline *e)
 {
 	uint64_t z = atomic_fetch_add(&e->pct_state, 0x9E3779B97F4A7C15ull) + 0x9E3779B97F4A7C15ull;
 
@@ -270,13 +270,13 @@ pct_roll(am_engine *e)
 }
 
 const struct am_verdict *
-am_check_eom(am_check *c)
+am_pipeline_msg_eom(am_pipeline_msg *c)
 {
 	if (c->eom_done)
 		return &c->v;
 	c->eom_done = true;
 	if (!c->eoh_done)
-		am_check_eoh(c);
+		am_pipeline_msg_eoh(c);
 	am_dkim_eom(c->dkim, &c->v.dkim);
 	if (c->v.from_status == AM_FROM_OK) {
 		am_dmarc_evaluate(c->eng->dmarc, c->dmarc, c->v.from_domain, &c->v.spf, &c->v.dkim,
@@ -290,7 +290,7 @@ am_check_eom(am_check *c)
 }
 
 void
-am_check_free(am_check *c)
+am_pipeline_msg_free(am_pipeline_msg *c)
 {
 	if (c == NULL)
 		return;

@@ -9,7 +9,7 @@
  * input (any byte but NUL, up to the field's size).  Then
  * am_ses_analyse() (with a real am_dmarc: Debian's PSL over a fakezone
  * resolver), am_hint_fix() and am_hint_records() for every hint,
- * am_authres_render(), am_jsonlog_render() and am_summary_render().
+ * am_authres_render(), am_alignlog_render() and am_verdictline_render().
  * Invariants:
  *   - hints only name known bits; every fix text fits its buffer; every
  *     record is a whole zone-file line (absolute owner at the left
@@ -27,9 +27,9 @@
 #include "auth/dmarc.h"
 #include "fakezone.h"
 #include "fuzz.h"
-#include "policy/jsonlog.h"
+#include "policy/alignlog.h"
 #include "policy/ses.h"
-#include "policy/summary.h"
+#include "policy/verdictline.h"
 #include "util/util.h"
 
 #define PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
@@ -365,7 +365,7 @@ check_records(const char *recs)
 }
 
 static void
-check_summary(const struct am_buf *b)
+check_verdictline(const struct am_buf *b)
 {
 	size_t i;
 
@@ -425,10 +425,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	am_buf_init(&b);
 	am_authres_render(v, ids[size % NELEM(ids)], &b);
 	check_authres(&b);
-	am_jsonlog_render(v, &b);
+	am_alignlog_render(v, &b);
 	check_json(&b);
-	am_summary_render(v, &b);
-	check_summary(&b);
+	am_verdictline_render(v, &b);
+	check_verdictline(&b);
 	am_buf_free(&b);
 	free(v);
 	return 0;

@@ -4,7 +4,7 @@
  * socket, may write.
  *
  * The input is a byte stream as read from the socket; it is framed into
- * packets in a loop the way mserver.c's handle_batch does, and every
+ * packets in a loop the way transport-native.c's handle_batch does, and every
  * decoder runs on every packet whatever its command byte.  Invariants:
  * framing consumes exactly the length word's bytes and reports what it
  * needs; every decoded field lies inside its packet and ends with a NUL
@@ -309,7 +309,7 @@ check_macros(const struct am_mpacket *p)
 	FUZZ_ASSERT(ok == (p->cmd == SMFIC_MACRO && p->len >= 1));
 	if (ok)
 		FUZZ_ASSERT(stage == (unsigned char)p->data[0]);
-	/* Any packet's data, as mserver.c would store it for a later lookup. */
+	/* Any packet's data, as transport-native.c would store it for a later lookup. */
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		lookup(p, fixed[i]);
 	/* Every name the packet holds (the first few) is found. */

@@ -21,7 +21,7 @@
 #include "policy/conf.h"
 #include "auth/dmarc.h"
 #include "domaincheck.h"
-#include "policy/jsonlog.h"
+#include "policy/alignlog.h"
 #include "dns/resolver.h"
 #include "util/util.h"
 

@@ -5,7 +5,7 @@
  * domain, collecting the DKIM selectors SES signed with under d=<domain>,
  * the custom MAIL FROM domain and region SES used, and how much of the
  * domain's mail was SES mail.  Records are read back into verdicts by
- * jsonrec.c, the reader alignmilter-report uses too; lines it cannot read
+ * alignlog-read.c, the reader alignmilter-report uses too; lines it cannot read
  * are skipped, not fatal.
  */
 #include "config.h"
@@ -17,7 +17,7 @@
 #include <strings.h>
 
 #include "domaincheck-int.h"
-#include "policy/jsonrec.h"
+#include "policy/alignlog-read.h"
 
 /* ---- collecting ------------------------------------------------------------ */
 
@@ -91,7 +91,7 @@ dc_log_scan(const char *path, const char *domain, struct dc_logscan *s, char *wh
 	while ((n = getline(&line, &cap, fp)) > 0) {
 		if (line[n - 1] == '\n')
 			n--;
-		if (am_logrec_parse(line, (size_t)n, v, err, sizeof(err)))
+		if (am_alignlog_read(line, (size_t)n, v, err, sizeof(err)))
 			take_record(s, v, domain);
 	}
 	if (ferror(fp)) {

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "domaincheck-int.h"
-#include "policy/jsonlog.h"
+#include "policy/alignlog.h"
 #include "policy/ses.h"
 
 /* ---- scoring ---------------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /*
  * domaincheck.h - grading a domain's Amazon SES set-up from public DNS
- * (the engine of alignmilter-check).
+ * (the checks behind alignmilter-check).
  *
  * Owns: the list of checks (Easy DKIM selectors, custom MAIL FROM MX and
  * SPF, DMARC record), the points each one costs, the grade, and the two

@@ -6,7 +6,7 @@
  * length; a malformed line is counted and skipped with a warning naming
  * file:line), the --since/--domain filter, and choosing the output.
  * Counting lives in report.c, the page in report-html.c, the DMARC
- * aggregate files in report-xml.c, the record format in jsonrec.c.
+ * aggregate files in report-xml.c, the record format in alignlog-read.c.
  *
  * Exit: 0 done; 1 an input could not be read or an output not written;
  * 2 usage error.
@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "policy/jsonrec.h"
+#include "policy/alignlog-read.h"
 #include "report-html.h"
 #include "report-xml.h"
 #include "report.h"
@@ -82,7 +82,7 @@ parse_since(const char *s, time_t now, time_t *out)
 	unsigned long long n = 0, unit;
 	const char *p = s;
 
-	if (am_iso8601_parse(s, out))
+	if (am_alignlog_parse_time(s, out))
 		return true;
 	if (!isdigit((unsigned char)*p))
 		return false;
@@ -314,7 +314,7 @@ read_log(const struct opts *o, struct input *in, struct tally *t, struct am_verd
 			warn_line(t, in->name, lineno, "NUL byte in line");
 			continue;
 		}
-		if (!am_logrec_parse(line.data, line.len, v, err, sizeof(err))) {
+		if (!am_alignlog_read(line.data, line.len, v, err, sizeof(err))) {
 			warn_line(t, in->name, lineno, err);
 			continue;
 		}

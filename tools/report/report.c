@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/jsonlog.h"
+#include "policy/alignlog.h"
 #include "report.h"
 #include "reportmap.h"
 #include "policy/ses.h"

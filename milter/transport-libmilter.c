@@ -1,5 +1,5 @@
 /*
- * milter.c - the libmilter transport: libmilter's callbacks fed to the
+ * transport-libmilter.c - the libmilter transport: libmilter's callbacks fed to the
  * session layer (see transport.h, session.h).  The only module that sees
  * libmilter's API.
  */
@@ -25,7 +25,7 @@
 #include "session.h"
 #include "util/util.h"
 
-static am_engine *engine;		/* set once before the loop starts */
+static am_pipeline *pipeline;		/* set once before the loop starts */
 
 /* Per-connection state behind smfi_setpriv. */
 struct conn {
@@ -62,7 +62,7 @@ conn_new(SMFICTX *ctx, unsigned long proto)
 	struct conn *c = am_xcalloc(1, sizeof(*c));
 
 	c->proto = proto;
-	c->session = am_session_new(engine, (proto & SMFIP_HDR_LEADSPC) != 0);
+	c->session = am_session_new(pipeline, (proto & SMFIP_HDR_LEADSPC) != 0);
 	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
 		am_session_free(c->session);
 		free(c);
@@ -76,7 +76,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
     unsigned long *pf3)
 {
-	unsigned long actions = AM_MPROTO_NEED_ACTIONS(am_engine_conf(engine)->reject_failures);
+	unsigned long actions = AM_MPROTO_NEED_ACTIONS(am_pipeline_conf(pipeline)->reject_failures);
 
 	(void)f2;
 	(void)f3;
@@ -351,9 +351,9 @@ libmilter_open(const struct am_conf *c, char *err, size_t errlen)
 }
 
 static int
-libmilter_run(am_engine *e)
+libmilter_run(am_pipeline *e)
 {
-	engine = e;
+	pipeline = e;
 	return smfi_main() == MI_SUCCESS ? 0 : 1;
 }
 

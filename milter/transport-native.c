@@ -1,5 +1,5 @@
 /*
- * mserver.c - the native milter transport (see transport.h).
+ * transport-native.c - the native milter transport (see transport.h).
  *
  * Owns: the listener, the threads that serve MTA connections, and each
  * connection's protocol state: input buffer, negotiated flags, the
@@ -70,7 +70,7 @@ struct mconn {
 	char	peer[64];		/* for log lines */
 };
 
-static am_engine *engine;
+static am_pipeline *pipeline;
 static int listen_fd = -1;
 static bool listen_tcp;			/* accepted sockets are TCP */
 static atomic_bool stopping;
@@ -209,7 +209,7 @@ static enum handled
 on_optneg(struct mconn *m, const struct am_mpacket *p)
 {
 	struct am_moptneg mta;
-	uint32_t need = AM_MPROTO_NEED_ACTIONS(am_engine_conf(engine)->reject_failures);
+	uint32_t need = AM_MPROTO_NEED_ACTIONS(am_pipeline_conf(pipeline)->reject_failures);
 	char err[256];
 	bool symlist;
 
@@ -220,7 +220,7 @@ on_optneg(struct mconn *m, const struct am_mpacket *p)
 		return CLOSE;
 	}
 	am_session_free(m->session);
-	m->session = am_session_new(engine, (m->proto.protocol & SMFIP_HDR_LEADSPC) != 0);
+	m->session = am_session_new(pipeline, (m->proto.protocol & SMFIP_HDR_LEADSPC) != 0);
 	am_mproto_put_optneg(&m->out, &m->proto, symlist);
 	return GO_ON;
 }
@@ -355,7 +355,7 @@ handle(struct mconn *m, const struct am_mpacket *p)
 		return GO_ON;
 	case SMFIC_QUIT_NC:		/* the same socket serves the MTA's next connection */
 		am_session_free(m->session);
-		m->session = am_session_new(engine, (m->proto.protocol & SMFIP_HDR_LEADSPC) != 0);
+		m->session = am_session_new(pipeline, (m->proto.protocol & SMFIP_HDR_LEADSPC) != 0);
 		message_over(m);
 		return GO_ON;
 	default:
@@ -602,11 +602,11 @@ acceptor(void *permanent)
 }
 
 static int
-native_run(am_engine *e)
+native_run(am_pipeline *e)
 {
 	static int permanent;
 
-	engine = e;
+	pipeline = e;
 	pthread_mutex_lock(&lock);
 	threads++;
 	idle++;
@@ -631,7 +631,7 @@ native_stop(void)
 	pthread_mutex_unlock(&lock);
 }
 
-/* After a stop: threads still finishing a batch (they touch the engine). */
+/* After a stop: threads still finishing a batch (they touch the pipeline). */
 static unsigned
 native_inflight(void)
 {

@@ -1,6 +1,6 @@
 /*
- * jsonrec.h - reading an alignment log record (the JSON line that
- * jsonlog.c writes, alignmilter(8) "Alignment log") back into a verdict.
+ * alignlog-read.h - reading an alignment log record (the JSON line that
+ * alignlog.c writes, alignmilter(8) "Alignment log") back into a verdict.
  *
  * Owns: which keys a record must have and of what type, the mapping of
  * result names back to the verdict's enums, and UTC time stamps in the
@@ -16,8 +16,8 @@
  * (dmarc.spf_aligned, dmarc.dkim_aligned) is aligned and passing, since
  * the record's aligned is identifier alignment alone.
  */
-#ifndef AM_JSONREC_H
-#define AM_JSONREC_H
+#ifndef AM_ALIGNLOG_READ_H
+#define AM_ALIGNLOG_READ_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,13 +29,13 @@
  * Parse line[0..len) (without the newline) into *v, which is cleared
  * first.  Returns false with a reason in err for a malformed record.
  */
-bool	am_logrec_parse(const char *line, size_t len, struct am_verdict *v, char *err, size_t errlen);
+bool	am_alignlog_read(const char *line, size_t len, struct am_verdict *v, char *err, size_t errlen);
 
 /*
  * "2026-11-27", "2026-11-27T05:00:00Z", "2026-11-27T05:00:00+01:00" (also
  * with a space for the T, and with fractional seconds): seconds since the
  * epoch, UTC.  A date alone is its midnight UTC.  False for anything else.
  */
-bool	am_iso8601_parse(const char *s, time_t *out);
+bool	am_alignlog_parse_time(const char *s, time_t *out);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * check_summary.c - unit tests of the syslog verdict line (lib/policy/summary.c).
+ * check_verdictline.c - unit tests of the syslog verdict line (lib/policy/verdictline.c).
  *
- * Owns the contract of am_summary_render(): one printable line with the
+ * Owns the contract of am_verdictline_render(): one printable line with the
  * fields of alignmilter(8), exactly the man page's example for the SES
  * default case, NOQUEUE without a queue id, and every byte from mail that
  * could forge or break a log line written as \xNN.
@@ -15,7 +15,7 @@
 #include "util/util.h"
 #include "auth/verdict.h"
 #include "policy/ses.h"
-#include "policy/summary.h"
+#include "policy/verdictline.h"
 #include "verdictutil.h"
 
 static void
@@ -35,7 +35,7 @@ START_TEST(summary_line)
 	ses_verdict(&v);
 	am_ses_analyse(dm, &v);
 	am_buf_init(&b);
-	am_summary_render(&v, &b);
+	am_verdictline_render(&v, &b);
 	check_one_printable_line(b.data);
 	ck_assert_uint_eq(b.len, strlen(b.data));
 	ck_assert_msg(strncmp(b.data, "4Fx1: ", 6) == 0, "%s", b.data);
@@ -64,7 +64,7 @@ START_TEST(summary_line)
 	v.queue_id[0] = '\0';
 	v.dkim.count = 0;
 	am_ses_analyse(dm, &v);
-	am_summary_render(&v, &b);
+	am_verdictline_render(&v, &b);
 	check_one_printable_line(b.data);
 	ck_assert_msg(strncmp(b.data, "NOQUEUE: from=example.com ", 26) == 0, "%s", b.data);
 	ck_assert_msg(strstr(b.data, " dkim=none ") != NULL, "%s", b.data);
@@ -86,7 +86,7 @@ START_TEST(summary_hostile)
 	am_strlcpy(v.client_ip, "", sizeof(v.client_ip));
 	am_ses_analyse(dm, &v);
 	am_buf_init(&b);
-	am_summary_render(&v, &b);
+	am_verdictline_render(&v, &b);
 	check_one_printable_line(b.data);
 	ck_assert_msg(strncmp(b.data, "4Fx1\\x0aFAKE:\\x20from=paypal.com: ",
 	    strlen("4Fx1\\x0aFAKE:\\x20from=paypal.com: ")) == 0, "%s", b.data);

@@ -1,5 +1,5 @@
 /*
- * jsonread.h - a small, strict JSON reader (RFC 8259) for one document,
+ * json.h - a small, strict JSON reader (RFC 8259) for one document,
  * e.g. one line of the alignment log.
  *
  * Owns: turning untrusted bytes into a read-only tree, or refusing them
@@ -9,11 +9,11 @@
  * them, surrogate pairs paired.  Bounded: nesting depth and value count
  * are limited, so no input can exhaust the stack or memory.
  * "\u0000" is refused so that every decoded string is a C string.
- * Duplicate object keys are kept; readers that care (jsonrec.c) detect
+ * Duplicate object keys are kept; readers that care (alignlog-read.c) detect
  * them while walking the members.
  */
-#ifndef AM_JSONREAD_H
-#define AM_JSONREAD_H
+#ifndef AM_JSON_H
+#define AM_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * logfile.c - an append-only record file shared by all threads (see logfile.h).
+ * appendfile.c - an append-only record file shared by all threads (see appendfile.h).
  *
  * A read-write lock keeps the descriptor stable while threads append
  * (readers) and lets a reopen swap it (writer).  O_APPEND makes each
@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 #include "util/log.h"
-#include "util/logfile.h"
+#include "util/appendfile.h"
 #include "util/util.h"
 
-struct am_logfile {
+struct am_appendfile {
 	pthread_rwlock_t lock;
 	int	fd;
 	char	*path;
@@ -40,10 +40,10 @@ open_append(const char *path, unsigned mode)
 	return fd;
 }
 
-am_logfile *
-am_logfile_open(const char *path, unsigned mode, char *err, size_t errlen)
+am_appendfile *
+am_appendfile_open(const char *path, unsigned mode, char *err, size_t errlen)
 {
-	am_logfile *lf;
+	am_appendfile *lf;
 	int fd;
 
 	if ((fd = open_append(path, mode)) < 0) {
@@ -68,7 +68,7 @@ write_all(int fd, const char *rec, size_t len)
 }
 
 bool
-am_logfile_append(am_logfile *lf, const char *rec, size_t len)
+am_appendfile_append(am_appendfile *lf, const char *rec, size_t len)
 {
 	bool ok;
 	int saved;
@@ -86,7 +86,7 @@ am_logfile_append(am_logfile *lf, const char *rec, size_t len)
 }
 
 bool
-am_logfile_reopen(am_logfile *lf)
+am_appendfile_reopen(am_appendfile *lf)
 {
 	int fd = open_append(lf->path, lf->mode);
 
@@ -103,7 +103,7 @@ am_logfile_reopen(am_logfile *lf)
 }
 
 void
-am_logfile_close(am_logfile *lf)
+am_appendfile_close(am_appendfile *lf)
 {
 	if (lf == NULL)
 		return;

@@ -1,5 +1,5 @@
 /*
- * jsonlog.c - the alignment log record (see jsonlog.h).
+ * alignlog.c - the alignment log record (see alignlog.h).
  */
 #include "config.h"
 
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "policy/jsonlog.h"
+#include "policy/alignlog.h"
 #include "policy/ses.h"
 
 void
@@ -144,7 +144,7 @@ render_hints(unsigned hints, struct am_buf *b)
 }
 
 void
-am_jsonlog_render(const struct am_verdict *v, struct am_buf *b)
+am_alignlog_render(const struct am_verdict *v, struct am_buf *b)
 {
 	char ts[32];
 	struct tm tm;

@@ -1,5 +1,5 @@
 /*
- * jsonread.c - a small, strict JSON reader (see jsonread.h).
+ * json.c - a small, strict JSON reader (see json.h).
  *
  * Recursive descent over a bounded depth.  Values and decoded strings
  * live in one arena per document, so freeing is one walk over a few
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/jsonread.h"
+#include "util/json.h"
 #include "util/util.h"
 
 #define ARENA_BLOCK	8192

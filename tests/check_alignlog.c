@@ -1,7 +1,7 @@
 /*
- * check_jsonlog.c - unit tests of the alignment-log record (lib/policy/jsonlog.c).
+ * check_alignlog.c - unit tests of the alignment-log record (lib/policy/alignlog.c).
  *
- * Owns the contract of am_jsonlog_render() and am_json_string(): one line
+ * Owns the contract of am_alignlog_render() and am_json_string(): one line
  * of valid JSON (judged by the independent parser of testutil.c, and by
  * Python's json module when python3 is there), alignmilter(8)'s keys in
  * its order with its types (check_record_schema() in verdictutil.c), the
@@ -19,7 +19,7 @@
 
 #include "util/util.h"
 #include "auth/verdict.h"
-#include "policy/jsonlog.h"
+#include "policy/alignlog.h"
 #include "policy/ses.h"
 #include "testutil.h"
 #include "verdictutil.h"
@@ -80,7 +80,7 @@ START_TEST(jsonlog_design_record_schema)
 
 	design_log_verdict(&v);
 	am_buf_init(&b);
-	am_jsonlog_render(&v, &b);
+	am_alignlog_render(&v, &b);
 	ck_assert_uint_eq(b.len, strlen(b.data));
 	ck_assert_int_eq(b.data[b.len - 1], '\n');
 	ck_assert_ptr_eq(strchr(b.data, '\n'), b.data + b.len - 1);
@@ -130,7 +130,7 @@ START_TEST(jsonlog_design_example_exact)
 	v.dmarc.pct = 100;
 	am_strlcpy(v.dmarc.record_domain, "example.com", sizeof(v.dmarc.record_domain));
 	am_buf_init(&b);
-	am_jsonlog_render(&v, &b);
+	am_alignlog_render(&v, &b);
 	ck_assert_str_eq(b.data, want);
 	am_buf_free(&b);
 	free(want);
@@ -153,7 +153,7 @@ START_TEST(jsonlog_variants)
 	memset(&v.dmarc, 0, sizeof(v.dmarc));
 	am_ses_analyse(dm, &v);
 	am_buf_init(&b);
-	am_jsonlog_render(&v, &b);
+	am_alignlog_render(&v, &b);
 	r = json_must_parse(b.data, b.len);
 	check_record_schema(r);
 	ck_assert_str_eq(jstr(r, "sender"), "other");
@@ -180,7 +180,7 @@ START_TEST(jsonlog_variants)
 	add_sig(&v, "a.example", "s", AM_DKIM_PERMERROR, false)->keybits = 0;
 	v.dmarc.result = AM_DMARC_PERMERROR;
 	am_strlcpy(v.dmarc.reason, "bad record", sizeof(v.dmarc.reason));
-	am_jsonlog_render(&v, &b);
+	am_alignlog_render(&v, &b);
 	r = json_must_parse(b.data, b.len);
 	check_record_schema(r);
 	ck_assert_uint_eq(jget(r, "hints")->n, AM_HINT_COUNT);
@@ -239,7 +239,7 @@ START_TEST(jsonlog_hostile_bytes)
 	am_strlcpy(v.dkim.sig[0].reason, "bad \xc0\xaf \"quoted\" \\", sizeof(v.dkim.sig[0].reason));
 	am_strlcpy(v.ses.region, "us-east-1\x7f", sizeof(v.ses.region));
 	am_buf_init(&b);
-	am_jsonlog_render(&v, &b);
+	am_alignlog_render(&v, &b);
 	ck_assert_ptr_eq(strchr(b.data, '\n'), b.data + b.len - 1);
 	r = json_must_parse(b.data, b.len);
 	check_record_schema(r);

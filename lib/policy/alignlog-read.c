@@ -1,6 +1,6 @@
 /*
- * jsonrec.c - reading an alignment log record back into a verdict
- * (see jsonrec.h).  Each object of the record is walked once, member by
+ * alignlog-read.c - reading an alignment log record back into a verdict
+ * (see alignlog-read.h).  Each object of the record is walked once, member by
  * member, through a small table of the keys it knows.
  */
 #include "config.h"
@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy/jsonrec.h"
-#include "util/jsonread.h"
+#include "policy/alignlog-read.h"
+#include "util/json.h"
 #include "policy/ses.h"
 #include "util/util.h"
 
@@ -108,7 +108,7 @@ zone(const char **s, long *offset)
 }
 
 bool
-am_iso8601_parse(const char *s, time_t *out)
+am_alignlog_parse_time(const char *s, time_t *out)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0;
 	long offset = 0;
@@ -438,7 +438,7 @@ top_member(struct ctx *c, void *arg, int i, const struct am_json *m)
 	case K_TS:
 		if (!want_type(c, m, "ts", AM_JSON_STRING))
 			return false;
-		if (!am_iso8601_parse(m->str, &v->ts))
+		if (!am_alignlog_parse_time(m->str, &v->ts))
 			return bad(c, "ts: not an ISO 8601 time: \"%.40s\"", m->str);
 		return true;
 	case K_QUEUE_ID:
@@ -512,7 +512,7 @@ infer(struct am_verdict *v)
 }
 
 bool
-am_logrec_parse(const char *line, size_t len, struct am_verdict *v, char *err, size_t errlen)
+am_alignlog_read(const char *line, size_t len, struct am_verdict *v, char *err, size_t errlen)
 {
 	struct am_json_doc *doc;
 	struct ctx c = { v, err, errlen };

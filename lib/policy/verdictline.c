@@ -1,5 +1,5 @@
 /*
- * summary.c - the one-line syslog verdict (see summary.h):
+ * verdictline.c - the one-line syslog verdict (see verdictline.h):
  *
  *   4Fx1: from=example.com client=54.240.8.1 spf=pass (mailfrom=us-east-1.amazonses.com, unaligned)
  *   dkim=pass (example.com/token1, aligned) dkim=pass (amazonses.com/224i4yxa, unaligned)
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "policy/ses.h"
-#include "policy/summary.h"
+#include "policy/verdictline.h"
 
 /* Printable ASCII as is; anything else as \xHH, so a line stays one line. */
 static void
@@ -38,7 +38,7 @@ aligned_word(bool aligned)
 }
 
 void
-am_summary_render(const struct am_verdict *v, struct am_buf *b)
+am_verdictline_render(const struct am_verdict *v, struct am_buf *b)
 {
 	size_t i;
 	unsigned h;

@@ -1,5 +1,5 @@
 /*
- * summary.h - the one-line syslog verdict of a message.
+ * verdictline.h - the one-line syslog verdict of a message.
  *
  * Owns: the line's format (alignmilter(8) "Syslog verdict"): queue id,
  * header-From domain, each result with its identity and "aligned" or
@@ -8,12 +8,12 @@
  * Values from the message are made printable (no control bytes reach
  * syslog).
  */
-#ifndef AM_SUMMARY_H
-#define AM_SUMMARY_H
+#ifndef AM_VERDICTLINE_H
+#define AM_VERDICTLINE_H
 
 #include "util/util.h"
 #include "auth/verdict.h"
 
-void	am_summary_render(const struct am_verdict *, struct am_buf *out);
+void	am_verdictline_render(const struct am_verdict *, struct am_buf *out);
 
 #endif
