@@ -72,7 +72,7 @@ json_string_is(const char *in, size_t len, const char *want)
 	am_buf_free(&b);
 }
 
-START_TEST(jsonlog_design_record_schema)
+START_TEST(alignlog_design_record_schema)
 {
 	struct am_verdict v;
 	struct am_buf b;
@@ -118,7 +118,7 @@ END_TEST
  * extensions (alignmilter(8)): dkim[].key_bits when known, dmarc.pct and
  * dmarc.record_domain when a record was found.
  */
-START_TEST(jsonlog_design_example_exact)
+START_TEST(alignlog_design_example_exact)
 {
 	struct am_verdict v;
 	struct am_buf b;
@@ -137,7 +137,7 @@ START_TEST(jsonlog_design_example_exact)
 }
 END_TEST
 
-START_TEST(jsonlog_variants)
+START_TEST(alignlog_variants)
 {
 	struct am_verdict v;
 	struct am_buf b;
@@ -216,7 +216,7 @@ START_TEST(json_string_escapes)
 }
 END_TEST
 
-START_TEST(jsonlog_hostile_bytes)
+START_TEST(alignlog_hostile_bytes)
 {
 	struct am_verdict v;
 	struct am_buf b;
@@ -273,17 +273,17 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("jsonlog");
-	TCase *tc = tcase_create("jsonlog");
+	Suite *s = suite_create("alignlog");
+	TCase *tc = tcase_create("alignlog");
 	SRunner *sr;
 	int failed;
 
 	tcase_add_checked_fixture(tc, hints_setup, hints_teardown);
-	tcase_add_test(tc, jsonlog_design_record_schema);
-	tcase_add_test(tc, jsonlog_design_example_exact);
-	tcase_add_test(tc, jsonlog_variants);
+	tcase_add_test(tc, alignlog_design_record_schema);
+	tcase_add_test(tc, alignlog_design_example_exact);
+	tcase_add_test(tc, alignlog_variants);
 	tcase_add_test(tc, json_string_escapes);
-	tcase_add_test(tc, jsonlog_hostile_bytes);
+	tcase_add_test(tc, alignlog_hostile_bytes);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);

@@ -35,7 +35,7 @@ parse(const char *s, char *err, size_t errlen)
 	return am_json_parse(s, strlen(s), err, errlen);
 }
 
-/* ---- jsonread: valid ---------------------------------------------------- */
+/* ---- util/json.c: valid ---------------------------------------------------- */
 
 START_TEST(json_valid_values)
 {
@@ -82,7 +82,7 @@ START_TEST(json_valid_values)
 }
 END_TEST
 
-/* ---- jsonread: invalid -------------------------------------------------- */
+/* ---- util/json.c: invalid -------------------------------------------------- */
 
 static const struct {
 	const char *text;

@@ -24,10 +24,10 @@ check_one_printable_line(const char *s)
 	const unsigned char *p;
 
 	for (p = (const unsigned char *)s; *p; p++)
-		ck_assert_msg(*p >= 0x20 && *p < 0x7f, "byte 0x%02x in summary: %s", *p, s);
+		ck_assert_msg(*p >= 0x20 && *p < 0x7f, "byte 0x%02x in the verdict line: %s", *p, s);
 }
 
-START_TEST(summary_line)
+START_TEST(verdictline_line)
 {
 	struct am_verdict v;
 	struct am_buf b;
@@ -74,7 +74,7 @@ START_TEST(summary_line)
 }
 END_TEST
 
-START_TEST(summary_hostile)
+START_TEST(verdictline_hostile)
 {
 	struct am_verdict v;
 	struct am_buf b;
@@ -100,14 +100,14 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("summary");
-	TCase *tc = tcase_create("summary");
+	Suite *s = suite_create("verdictline");
+	TCase *tc = tcase_create("verdictline");
 	SRunner *sr;
 	int failed;
 
 	tcase_add_checked_fixture(tc, hints_setup, hints_teardown);
-	tcase_add_test(tc, summary_line);
-	tcase_add_test(tc, summary_hostile);
+	tcase_add_test(tc, verdictline_line);
+	tcase_add_test(tc, verdictline_hostile);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);

@@ -74,7 +74,7 @@ LIBS="-lspf2 -lopendmarc $(pc_libs libunbound -lunbound) $(pc_libs libpsl -lpsl)
 # mproto is the milter wire-protocol codec, pure functions over buffers).
 ENGINE="lib/util/util lib/util/netlist lib/util/sockspec lib/util/log lib/dns/resolver lib/dns/resolver-unbound lib/dns/dnscache
  lib/auth/verdict lib/auth/spf lib/auth/spf-dns lib/auth/spf-record lib/auth/spf-macro lib/auth/spf-count lib/auth/dmarc lib/auth/dmarc-names lib/auth/dmarc-lookup lib/auth/dmarc-record lib/auth/dmarc-policy lib/auth/message lib/auth/message-lex lib/auth/message-from lib/auth/message-ids
- lib/policy/conf lib/policy/ses lib/policy/authres lib/policy/jsonlog lib/policy/summary milter/mproto"
+ lib/policy/conf lib/policy/ses lib/policy/authres lib/policy/alignlog lib/policy/verdictline milter/mproto"
 
 mkdir -p "$out/include" "$out/obj" "$out/logs" || exit 2
 
