@@ -1,5 +1,6 @@
 /*
- * daemon.c - becoming a daemon (see daemon.h).
+ * daemon.c - becoming a daemon (see daemon.h, which also says how it
+ * fails and who may call it).
  */
 #include "config.h"
 
@@ -13,9 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "policy/conf.h"
-#include "daemon.h"
+/* Utility library. */
 #include "util/util.h"
+
+/* Policy and renderers. */
+#include "policy/conf.h"
+
+/* Application-specific. */
+#include "daemon.h"
 
 bool
 am_daemonize(char *err, size_t errlen)

@@ -1,5 +1,16 @@
 /*
  * daemon.h - becoming a daemon: detaching, PID file, dropping privileges.
+ *
+ * Owns: the double fork and setsid with stdio on /dev/null, the PID file
+ * (whatever is there replaced, then created O_EXCL), and the switch to
+ * UserID for good (its supplementary groups, no way back to root).
+ *
+ * Errors: nothing is logged; each call returns false with err for main.c
+ * to log.  am_pidfile_remove() ignores failures.
+ *
+ * Threads: not thread-safe: the main thread at start-up (am_daemonize()
+ * forks, so it runs before any other thread exists), and
+ * am_pidfile_remove() at shutdown.
  */
 #ifndef AM_DAEMON_H
 #define AM_DAEMON_H

@@ -1,5 +1,6 @@
 /*
- * listen.c - the milter's listening socket (see listen.h).
+ * listen.c - the milter's listening socket (see listen.h, which also says
+ * how it fails and who may call it).
  */
 #include "config.h"
 
@@ -15,9 +16,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "listen.h"
+/* Utility library. */
 #include "util/log.h"
 #include "util/util.h"
+
+/* Application-specific. */
+#include "listen.h"
 
 /* true when something accepts connections on the unix socket at path. */
 static bool

@@ -7,6 +7,13 @@
  * (unix with SocketMode, inet, inet6, TCP_NODELAY for the accepted
  * sockets), handing a unix socket to the run-as user and removing it at
  * the end.
+ *
+ * Errors: nothing is logged; am_listen_open() returns -1, the other calls
+ * false, with err.  am_listen_remove() ignores failures.
+ *
+ * Threads: the main thread: the checks and the bind at start-up as root
+ * (the libmilter transport uses the unix socket check too), the chown
+ * before dropping privileges, the removal at shutdown.
  */
 #ifndef AM_LISTEN_H
 #define AM_LISTEN_H

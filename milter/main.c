@@ -8,6 +8,14 @@
  * so the main thread keeps SIGHUP/SIGTERM/SIGINT unblocked (the kernel
  * prefers the thread-group leader for process signals) while every
  * other thread is started with them blocked.
+ *
+ * Errors: usage and configuration errors, and those of -n and -t, go to
+ * stderr; once the daemon starts, a failed start-up is logged (am_log,
+ * LOG_ERR), as are the start, the stop and work still running after
+ * STOP_GRACE_SECONDS.  Exit status 1 on failure, else the transport's.
+ *
+ * Threads: the main thread; it starts the transport's thread and keeps
+ * the signals, as above.
  */
 #include "config.h"
 
@@ -23,14 +31,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "policy/conf.h"
-#include "daemon.h"
+/* Utility library. */
 #include "util/log.h"
+#include "util/util.h"
+
+/* Policy and renderers. */
+#include "policy/conf.h"
+#include "policy/pipeline.h"
+
+/* Application-specific. */
+#include "daemon.h"
 #include "listen.h"
 #include "offline.h"
 #include "transport.h"
-#include "policy/pipeline.h"
-#include "util/util.h"
 #include "version.h"
 
 #define STOP_GRACE_SECONDS 30		/* running callbacks get this long */

@@ -1,5 +1,6 @@
 /*
- * mproto.c - the milter wire protocol (see mproto.h).
+ * mproto.c - the milter wire protocol (see mproto.h, which also says how
+ * it fails and who may call it).
  */
 #include "config.h"
 
@@ -9,6 +10,7 @@
 
 #include <libmilter/mfdef.h>
 
+/* Application-specific. */
 #include "mproto.h"
 
 /* No connect reply either: nothing to say there but "continue" or a pass-through. */

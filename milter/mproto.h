@@ -8,6 +8,13 @@
  * negotiated no-reply flags, and encoding our replies.  Pure functions
  * over the caller's buffers: transport-native.c does the reading and writing,
  * the unit tests and the fuzzer drive these directly.
+ *
+ * Errors: nothing is logged.  A malformed packet makes its parser return
+ * false (framing: AM_MFRAME_INVALID), an offer we cannot accept makes
+ * am_mproto_negotiate() return false with err.  The encoders cannot
+ * fail; out of memory aborts (am_buf).
+ *
+ * Threads: any; no state.
  */
 #ifndef AM_MPROTO_H
 #define AM_MPROTO_H

@@ -1,7 +1,7 @@
 /*
  * offline.c - the -t mode (see offline.h): read a saved message, split it
- * into header fields and body, and feed the same am_pipeline_msg sequence the
- * milter adapter feeds.
+ * into header fields and body, and feed the same am_pipeline_msg sequence
+ * the milter session feeds.  Errors and threads: see offline.h.
  */
 #include "config.h"
 
@@ -10,12 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/authres.h"
-#include "policy/alignlog.h"
-#include "auth/message.h"
-#include "offline.h"
-#include "policy/ses.h"
+/* Utility library. */
 #include "util/util.h"
+
+/* Verifiers. */
+#include "auth/message.h"
+
+/* Policy and renderers. */
+#include "policy/alignlog.h"
+#include "policy/authres.h"
+#include "policy/ses.h"
+
+/* Application-specific. */
+#include "offline.h"
 
 #define BODY_CHUNK 65536		/* as libmilter hands bodies over */
 

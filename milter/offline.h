@@ -1,5 +1,15 @@
 /*
  * offline.h - the -t mode: a saved message through the live pipeline.
+ *
+ * Owns: reading the file (at most AM_OFFLINE_MAX_BYTES), feeding it to one
+ * am_pipeline_msg as a session would, and printing what the milter would
+ * add and record.
+ *
+ * Errors: nothing is logged; an unreadable, too large or non-RFC 5322
+ * file is reported on the err stream ("alignmilter: PATH: ...") and
+ * am_offline_check() returns 1.  Out of memory aborts.
+ *
+ * Threads: the main thread of an alignmilter -t run.
  */
 #ifndef AM_OFFLINE_H
 #define AM_OFFLINE_H

@@ -1,5 +1,6 @@
 /*
- * session.c - one MTA connection's mail (see session.h).
+ * session.c - one MTA connection's mail (see session.h, which also says
+ * how it fails and who may call it).
  */
 #include "config.h"
 
@@ -9,12 +10,19 @@
 #include <string.h>
 #include <strings.h>
 
-#include "policy/authres.h"
+/* Utility library. */
 #include "util/log.h"
-#include "auth/message.h"
 #include "util/netlist.h"
-#include "session.h"
 #include "util/util.h"
+
+/* Verifiers. */
+#include "auth/message.h"
+
+/* Policy and renderers. */
+#include "policy/authres.h"
+
+/* Application-specific. */
+#include "session.h"
 
 struct am_session {
 	am_pipeline *pipeline;

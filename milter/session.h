@@ -8,10 +8,20 @@
  * removed from the highest index down, ours inserted first, DMARC
  * failures rejected or quarantined under RejectFailures.
  *
- * The transports (transport-libmilter.c over libmilter, transport-native.c over our own
- * protocol engine) translate their callbacks or packets into these calls
- * and carry the edits out through struct am_session_edits.  Neither the
- * verifiers nor this module see a transport type.
+ * The transports (transport-libmilter.c over libmilter,
+ * transport-native.c over our own protocol engine) translate their
+ * callbacks or packets into these calls and carry the edits out through
+ * struct am_session_edits.  Neither the verifiers nor this module see a
+ * transport type.
+ *
+ * Errors: only a DMARC rejection fails a message.  An edit the transport
+ * could not make is logged (am_log: LOG_ERR for our header, LOG_WARNING
+ * for a removal or the quarantine) and the message goes on; removed
+ * forgeries are logged (LOG_NOTICE), the verdict line by the pipeline.
+ * Out of memory aborts.
+ *
+ * Threads: one am_session per MTA connection, used by one thread at a
+ * time (the transport's); the pipeline is shared.
  */
 #ifndef AM_SESSION_H
 #define AM_SESSION_H

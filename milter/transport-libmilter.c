@@ -1,7 +1,21 @@
 /*
- * transport-libmilter.c - the libmilter transport: libmilter's callbacks fed to the
- * session layer (see transport.h, session.h).  The only module that sees
- * libmilter's API.
+ * transport-libmilter.c - the libmilter transport: libmilter's callbacks
+ * fed to the session layer (see transport.h, session.h).  The only module
+ * that drives libmilter (version.c only asks its version, and mproto.h
+ * shares its constants).
+ *
+ * Owns: registering with libmilter and opening its socket, the option
+ * negotiation, one am_session per connection behind smfi_setpriv, and the
+ * count of callbacks running (for the stop).
+ *
+ * Errors: open() returns false with err.  An MTA that will not let us
+ * change headers is logged (LOG_ERR) and refused; a connection whose
+ * session cannot be attached gets a tempfail; a listener left without
+ * TCP_NODELAY is a LOG_WARNING.  Out of memory aborts.
+ *
+ * Threads: libmilter's: callbacks run on its connection threads, one
+ * connection's at a time; `pipeline` is set before smfi_main() starts
+ * them, `running` is atomic.
  */
 #include "config.h"
 
@@ -18,12 +32,15 @@
 
 #include <libmilter/mfapi.h>
 
-#include "listen.h"
+/* Utility library. */
 #include "util/log.h"
-#include "mproto.h"
-#include "transport.h"
-#include "session.h"
 #include "util/util.h"
+
+/* Application-specific. */
+#include "listen.h"
+#include "mproto.h"
+#include "session.h"
+#include "transport.h"
 
 static am_pipeline *pipeline;		/* set once before the loop starts */
 

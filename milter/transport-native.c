@@ -20,6 +20,17 @@
  * waiting for the MTA are shut down (the MTA applies its default action
  * and retries - nothing lost), and a batch being handled runs to its end
  * so a verdict in progress still reaches the MTA.
+ *
+ * Errors: a protocol error, a failed read or write, or an MTA idle for
+ * IDLE_TIMEOUT_SECONDS closes that connection alone and is logged (am_log:
+ * LOG_WARNING, LOG_NOTICE when idle); so is a negotiation the MTA cannot
+ * satisfy (LOG_ERR).  A thread that cannot start (LOG_ERR), accept()
+ * failing (LOG_ERR, once) or MAX_THREADS reached (LOG_WARNING, once)
+ * never stops the listener.  Out of memory aborts.
+ *
+ * Threads: one thread per MTA connection owns its struct mconn; the
+ * registry and the thread counts are under one mutex, `stopping` and
+ * each connection's `reading` are atomic; stop() may come from any thread.
  */
 #include "config.h"
 
@@ -41,12 +52,15 @@
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 
-#include "listen.h"
+/* Utility library. */
 #include "util/log.h"
+#include "util/util.h"
+
+/* Application-specific. */
+#include "listen.h"
 #include "mproto.h"
 #include "session.h"
 #include "transport.h"
-#include "util/util.h"
 
 /* Seconds an MTA connection may stay silent (libmilter's default too). */
 #define IDLE_TIMEOUT_SECONDS	7210

@@ -2,10 +2,19 @@
  * transport.h - how the MTA's milter connections reach the session layer.
  *
  * Two transports serve the same sessions (session.h): our own milter
- * protocol engine (transport-native.c, the default: a thread per MTA connection
- * reading whole batches of pipelined commands) and libmilter (transport-libmilter.c).
+ * protocol engine (transport-native.c, the default: a thread per MTA
+ * connection reading whole batches of pipelined commands) and libmilter
+ * (transport-libmilter.c).
  * MilterEngine in the configuration picks one; main.c drives it through
  * this table and knows nothing else about either.
+ *
+ * Errors: open() returns false with err; run() returns non-zero when the
+ * transport itself failed.  Trouble with one MTA connection is logged by
+ * the transport (am_log) and never ends the others.
+ *
+ * Threads: open() on the main thread at start-up (as root); run() on the
+ * thread main.c starts for it, until stop(), which any thread may call;
+ * inflight() after stop().
  */
 #ifndef AM_TRANSPORT_H
 #define AM_TRANSPORT_H

@@ -3,6 +3,7 @@
  *
  * Versions are asked of the libraries at run time where they can tell;
  * libopendmarc cannot, so its build-time package version is shown.
+ * Errors and threads: see version.h.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include <unbound.h>
 #include <libpsl.h>
 
+/* Application-specific. */
 #include "version.h"
 
 void

@@ -11,6 +11,7 @@
  * temperror); NXDOMAIN and names that cannot exist in the DNS as an
  * NXDOMAIN packet (NOKEY: key not found); a record too long for
  * libopendkim's buffer as its head, which fails to decode (permerror).
+ * Out of memory aborts.
  *
  * Threads: any; the hooks are called from the thread verifying a message,
  * and one query handle lives for one lookup.
@@ -25,8 +26,13 @@
 
 #include <dkim.h>
 
+/* Utility library. */
 #include "util/util.h"
+
+/* DNS library. */
 #include "dns/resolver.h"
+
+/* Verifiers. */
 #include "auth/dkim-int.h"
 
 #define DNS_HFIXEDSZ	12

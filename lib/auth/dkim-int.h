@@ -9,6 +9,8 @@
  *   dkim-dns.c     libopendkim's DNS hooks over am_resolver
  *   dkim-result.c  end of message: libopendkim's signatures mapped to
  *                  struct am_dkim_sig, the duplicated-suffix probe
+ *
+ * Errors and threads: as dkim.h; each file's header says its part.
  */
 #ifndef AM_DKIM_INT_H
 #define AM_DKIM_INT_H

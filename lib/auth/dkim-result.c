@@ -7,7 +7,8 @@
  * and the duplicated-suffix probe (<s>._domainkey.<d>.<d>) for keys not
  * found.
  *
- * Result mapping (RFC 8601 section 2.7.1; documented in tests/dkim/EXPECTED.md):
+ * Result mapping (RFC 8601 section 2.7.1; documented in
+ * tests/dkim/EXPECTED.md):
  *   pass       PASSED flag and body hash match, algorithm and key acceptable
  *   fail       body hash mismatch or signature mismatch
  *   policy     verifies, but RFC 8301 forbids it: rsa-sha1, or RSA < 1024 bits
@@ -19,7 +20,9 @@
  *              (no From, several From: RFC 6376 section 8.15)
  *
  * Errors: nothing is logged; every failure is a result and a reason in
- * the verdict.  Threads: any, one am_dkim_msg per thread at a time.
+ * the verdict.  Out of memory aborts (the kept verdict is am_xmalloc'ed).
+ *
+ * Threads: any, one am_dkim_msg per thread at a time.
  */
 #include "config.h"
 
@@ -31,8 +34,13 @@
 
 #include <dkim.h>
 
+/* Utility library. */
 #include "util/util.h"
+
+/* DNS library. */
 #include "dns/resolver.h"
+
+/* Verifiers. */
 #include "auth/dkim-int.h"
 
 #define RSA_MIN_BITS	1024		/* RFC 8301 section 3.2 */

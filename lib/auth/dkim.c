@@ -11,7 +11,7 @@
  * Errors: am_dkim_lib_new fills err and returns NULL; a key cache that
  * cannot start is logged (am_log, LOG_WARNING) and verification goes on
  * without it.  Per message, library errors are kept in liberr for the
- * verdict to report; nothing else is logged.
+ * verdict to report; nothing else is logged.  Out of memory aborts.
  *
  * Threads: the DKIM_LIB is shared read-only after set-up, by any thread;
  * one DKIM handle per am_dkim_msg, used by one thread at a time.
@@ -28,9 +28,14 @@
 
 #include <dkim.h>
 
+/* Utility library. */
 #include "util/log.h"
 #include "util/util.h"
+
+/* DNS library. */
 #include "dns/resolver.h"
+
+/* Verifiers. */
 #include "auth/dkim-int.h"
 #include "auth/keycache.h"
 

@@ -4,8 +4,15 @@
  * Owns: one shared DKIM_LIB whose DNS hooks query am_resolver, and the
  * per-message verifier that turns libopendkim's signature list into
  * struct am_dkim_verdict (including the key-not-found and
- * duplicated-suffix probes).  Thread-safe: library shared, one
- * am_dkim_msg per message.
+ * duplicated-suffix probes).
+ *
+ * Errors: am_dkim_lib_new() returns NULL with err.  Per message nothing
+ * fails as a call: library and DNS failures become results and reasons
+ * in the verdict.  The one log line is a warning at set-up when the key
+ * cache cannot start (keycache.h).  Out of memory aborts.
+ *
+ * Threads: the library is shared by every thread once set up; one
+ * am_dkim_msg per message, used by one thread at a time.
  *
  * Implemented by dkim.c (library, streaming), dkim-dns.c (DNS hooks) and
  * dkim-result.c (the verdict), which share dkim-int.h.

@@ -14,6 +14,8 @@
  *                   6.6.3), the clean record, inspection for the checker
  *   dmarc-policy.c  libopendmarc: its process-global set-up and the
  *                   policy (p= or sp=), adkim, aspf, pct it reads
+ *
+ * Errors and threads: as dmarc.h; each file's header says its part.
  */
 #ifndef AM_DMARC_INT_H
 #define AM_DMARC_INT_H

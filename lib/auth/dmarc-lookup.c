@@ -11,7 +11,7 @@
  * (AM_DMARC_DISC_TEMP) with "DNS <status> for _dmarc.<domain>" as the
  * verdict's reason, and never falls through to the organizational domain;
  * NXDOMAIN, NODATA and a name too long for the DNS are "no record"; more
- * than one record is AM_DMARC_DISC_MULTI.
+ * than one record is AM_DMARC_DISC_MULTI.  Out of memory aborts.
  *
  * Threads: any.  A lookup handle is used by one thread at a time (the
  * session that started it); the resolver is shared.
@@ -22,8 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Utility library. */
 #include "util/util.h"
+
+/* DNS library. */
 #include "dns/resolver.h"
+
+/* Verifiers. */
 #include "auth/dmarc-int.h"
 
 /* Start _dmarc.<domain> TXT; NULL when the name would be too long. */

@@ -22,7 +22,10 @@
 
 #include <libpsl.h>
 
+/* Utility library. */
 #include "util/util.h"
+
+/* Verifiers. */
 #include "auth/dmarc-int.h"
 
 /*

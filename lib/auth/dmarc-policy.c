@@ -29,7 +29,10 @@
 
 #include <opendmarc/dmarc.h>
 
+/* Utility library. */
 #include "util/util.h"
+
+/* Verifiers. */
 #include "auth/dmarc-int.h"
 
 /* libopendmarc's PSL table and its OPENDMARC_LIB_T are process-global. */

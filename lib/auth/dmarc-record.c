@@ -12,7 +12,8 @@
  * named in the reason ("ignored invalid pct= rua="); p= missing or
  * invalid, or sp= invalid, without a usable rua= makes
  * am_dmarc_record_clean() return false with the reason (no policy,
- * 6.6.3); with one the record acts as "v=DMARC1; p=none".
+ * 6.6.3); with one the record acts as "v=DMARC1; p=none".  Out of memory
+ * aborts.
  *
  * Threads: any; pure functions over strings.
  */
@@ -24,7 +25,10 @@
 #include <string.h>
 #include <strings.h>
 
+/* Utility library. */
 #include "util/util.h"
+
+/* Verifiers. */
 #include "auth/dmarc-int.h"
 
 /* ---- recognising a record (RFC 7489 6.3) ------------------------------------ */

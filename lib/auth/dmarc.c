@@ -20,7 +20,7 @@
  * resolver or PSL path, an unreadable or bogus PSL, libopendmarc's set-up
  * failing).  am_dmarc_evaluate() always fills the verdict: none (no
  * record, or several), temperror (DNS), permerror (no valid From domain,
- * no usable policy), each with its reason.
+ * no usable policy), each with its reason.  Out of memory aborts.
  *
  * Threads: am_dmarc_new() and am_dmarc_free() at start-up and shutdown;
  * am_dmarc_evaluate() from any worker thread at once.
@@ -31,8 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Utility library. */
 #include "util/util.h"
+
+/* DNS library. */
 #include "dns/resolver.h"
+
+/* Verifiers. */
 #include "auth/dmarc-int.h"
 
 /* ---- set-up --------------------------------------------------------------- */

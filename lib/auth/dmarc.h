@@ -5,9 +5,15 @@
  * organizational domain, our own relaxed/strict alignment (libopendmarc
  * 1.4.2 gets strict alignment wrong), the _dmarc TXT lookups through
  * am_resolver with fallback to the organizational domain, and the use of
- * libopendmarc to parse the record and pick the policy.  Thread-safe.
- * Implemented by the dmarc*.c family (lib/auth/dmarc-int.h says which
- * file does what).
+ * libopendmarc to parse the record and pick the policy.  Implemented by
+ * the dmarc*.c family (lib/auth/dmarc-int.h says which file does what).
+ *
+ * Errors: nothing is logged.  am_dmarc_new() returns NULL with err;
+ * am_dmarc_evaluate() always fills the verdict (none, or temperror or
+ * permerror with a reason when something fails).  Out of memory aborts.
+ *
+ * Threads: am_dmarc_new() and am_dmarc_free() at start-up and shutdown;
+ * the rest from any thread at once, one am_dmarc_lookup per message.
  */
 #ifndef AM_DMARC_H
 #define AM_DMARC_H

@@ -1,11 +1,13 @@
 /*
- * keycache.c - decoded DKIM public keys kept across messages (see keycache.h).
+ * keycache.c - decoded DKIM public keys kept across messages (see
+ * keycache.h).
  *
  * Why: libopendkim 2.11 as Debian ships it decodes the key of every
  * signature of every message with d2i_PUBKEY_bio(), and OpenSSL 3.0's
  * decoder set-up is most of the CPU a verification costs (~60%, measured
- * with callgrind; tests/bench/README.md keeps the profile log).  libopendkim offers no hook for it, so this file
- * defines d2i_PUBKEY_bio() in the executable: the dynamic linker binds
+ * with callgrind; tests/bench/README.md keeps the profile log).
+ * libopendkim offers no hook for it, so this file defines
+ * d2i_PUBKEY_bio() in the executable: the dynamic linker binds
  * libopendkim's call to it (ELF symbol interposition; the link exports
  * the symbol explicitly, see Makefile.am), and every call we do not
  * serve goes on to libcrypto's own, found with dlsym(RTLD_NEXT).
@@ -16,6 +18,15 @@
  * (EVP_PKEY_up_ref), which libopendkim frees as it always does.  Only
  * memory BIOs with no reuse target (a == NULL), libopendkim's call, are
  * served; anything else goes straight to OpenSSL.
+ *
+ * Errors: nothing is logged.  A key the cache cannot keep (too long, no
+ * reference to take) is decoded and handed out uncached; out of memory
+ * aborts.  Without the real d2i_PUBKEY_bio() (am_keycache_init() false)
+ * every decode returns NULL.
+ *
+ * Threads: any.  The one process-wide table, its clock and counters are
+ * guarded by a mutex; the slow decode runs outside it; the real symbol is
+ * looked up once (pthread_once).
  */
 #include "config.h"
 
@@ -29,8 +40,11 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "auth/keycache.h"
+/* Utility library. */
 #include "util/util.h"
+
+/* Verifiers. */
+#include "auth/keycache.h"
 
 #define KEYCACHE_SLOTS	256		/* distinct keys kept; the oldest goes first */
 #define KEYCACHE_DER_MAX 4096		/* longer keys (over 16k-bit RSA) are not kept */

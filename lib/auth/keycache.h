@@ -1,9 +1,15 @@
 /*
  * keycache.h - decoded DKIM public keys kept across messages.
  *
- * Owns: a bounded cache from the exact DER bytes of a public key to the
- * EVP_PKEY OpenSSL decoded from them.  See keycache.c for how it reaches
- * libopendkim.
+ * Owns: a bounded cache (256 keys, the least recently used goes first)
+ * from the exact DER bytes of a public key to the EVP_PKEY OpenSSL
+ * decoded from them.  See keycache.c for how it reaches libopendkim.
+ *
+ * Errors: nothing is logged (dkim.c warns when am_keycache_init() fails);
+ * a key the cache cannot keep is decoded as if there were no cache.  Out
+ * of memory aborts.
+ *
+ * Threads: any; one process-wide table under a mutex.
  */
 #ifndef AM_KEYCACHE_H
 #define AM_KEYCACHE_H

@@ -24,9 +24,12 @@
 
 #include <idn2.h>
 
+/* Utility library. */
 #include "util/util.h"
-#include "auth/message.h"
+
+/* Verifiers. */
 #include "auth/message-lex.h"
+#include "auth/message.h"
 
 /* RFC 1035: 63 octets per label, 253 for the name without the root dot. */
 #define AM_LABEL_MAX	63

@@ -18,8 +18,9 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "auth/message.h"
+/* Verifiers. */
 #include "auth/message-lex.h"
+#include "auth/message.h"
 
 /* ---- Authentication-Results authserv-id --------------------------------- */
 

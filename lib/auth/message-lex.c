@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <string.h>
 
+/* Verifiers. */
 #include "auth/message-lex.h"
 
 /* RFC 5322 atext, plus every 8-bit octet (RFC 6532 UTF8-non-ascii). */

@@ -20,9 +20,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Utility library. */
 #include "util/util.h"
-#include "auth/message.h"
+
+/* Verifiers. */
 #include "auth/message-lex.h"
+#include "auth/message.h"
 
 /* One line of buf: [start, start + len) without its line end; next: after it. */
 struct line {

@@ -19,8 +19,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Utility library. */
 #include "util/util.h"
+
+/* DNS library. */
 #include "dns/resolver.h"
+
+/* Verifiers. */
 #include "auth/spf-int.h"
 
 /* The DNS-querying mechanisms and modifiers (RFC 7208 4.6.4). */

@@ -28,8 +28,13 @@
 #include <strings.h>
 #include <time.h>
 
+/* Utility library. */
 #include "util/util.h"
+
+/* DNS library. */
 #include "dns/resolver.h"
+
+/* Verifiers. */
 #include "auth/spf-int.h"
 
 #define SPF_BUDGET_LOOKUPS	4	/* whole check: this many lookup timeouts */

@@ -12,6 +12,8 @@
  *                 for libspf2, exp= texts
  *   spf-macro.c   macro-strings and domain-specs, the CVE-2023-42118 bound
  *   spf-count.c   counting a record's DNS lookups (alignmilter-check)
+ *
+ * Errors and threads: as spf.h; each file's header says its part.
  */
 #ifndef AM_SPF_INT_H
 #define AM_SPF_INT_H

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+/* Verifiers. */
 #include "auth/spf-int.h"
 
 /* libspf2 1.2.10 compiles each term into a 511-byte area (SPF_MAX_MECH_LEN,

@@ -38,7 +38,10 @@
 #include <string.h>
 #include <strings.h>
 
+/* Utility library. */
 #include "util/util.h"
+
+/* Verifiers. */
 #include "auth/spf-int.h"
 
 /* What replaces an SPF record the filter refuses: still one "v=spf1"

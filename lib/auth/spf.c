@@ -13,7 +13,8 @@
  * always fills its verdict (temperror or permerror with a reason when
  * something fails).  libspf2's internal errors are logged (LOG_ERR) and
  * make the running check a temperror, or abort() outside any check; its
- * warnings are logged at LOG_DEBUG.
+ * warnings are logged at LOG_DEBUG.  Our own allocations abort on out of
+ * memory.
  *
  * Threads: one libspf2 "template" server is built at start-up and only
  * read afterwards.  Each check copies that struct onto its own stack with
@@ -36,9 +37,14 @@
 #include <string.h>
 #include <strings.h>
 
+/* Utility library. */
 #include "util/log.h"
 #include "util/util.h"
+
+/* DNS library. */
 #include "dns/resolver.h"
+
+/* Verifiers. */
 #include "auth/spf-int.h"
 
 struct am_spf {

@@ -3,8 +3,17 @@
  *
  * Owns: one shared SPF_server_t whose DNS layer is am_resolver (libspf2
  * never reads resolv.conf), and the mapping of libspf2 results into
- * struct am_spf_verdict.  Thread-safe: one checker shared, one request
- * per call.
+ * struct am_spf_verdict; for alignmilter-check, the record grammar check
+ * and the lookup count, without libspf2.  The family: spf-int.h.
+ *
+ * Errors: am_spf_new() returns NULL with err; am_spf_check() always fills
+ * its verdict (temperror or permerror with a reason when something
+ * fails), and so does am_spf_count_lookups() its struct.  libspf2's
+ * internal errors and warnings are logged (see spf.c).  Out of memory
+ * aborts.
+ *
+ * Threads: the checker is built at start-up and then only read; checks
+ * from any thread at once, one request each.
  */
 #ifndef AM_SPF_H
 #define AM_SPF_H

@@ -1,8 +1,13 @@
 /*
- * verdict.c - names of verdict values as RFC 8601 writes them.
+ * verdict.c - names of verdict values as RFC 8601 writes them (see
+ * verdict.h).
+ *
+ * Errors: none; a value outside its enum gets the name of the safe
+ * fallback ("permerror", or "none" for a policy).  Threads: any; pure.
  */
 #include "config.h"
 
+/* Verifiers. */
 #include "auth/verdict.h"
 
 const char *

@@ -1,11 +1,17 @@
 /*
  * verdict.h - the one verdict that flows through alignmilter's pipeline.
  *
- * Owns: the data model of a checked message.  Verifiers (spf.c, dkim.c,
- * dmarc.c, ses.c) fill it in; renderers (authres.c, alignlog.c, the syslog
- * line of verdictline.c) only read it.  Nothing here knows about
- * libmilter.  All strings are bounded, NUL-terminated, and lower-cased
- * where they are domain names.
+ * Owns: the data model of a checked message.  The pipeline fills in the
+ * envelope and the From domain, the verifiers (spf.c, dkim-result.c,
+ * dmarc.c) their results, ses.c the SES part and the hints; renderers
+ * (authres.c, alignlog.c, the syslog line of verdictline.c) only read it.
+ * Nothing here knows about libmilter.  All strings are bounded,
+ * NUL-terminated, and lower-cased where they are domain names.
+ *
+ * Errors: none: plain data, and names for its values (verdict.c).
+ *
+ * Threads: a verdict belongs to its message and to the thread handling
+ * it; the name functions are pure.
  */
 #ifndef AM_VERDICT_H
 #define AM_VERDICT_H

@@ -2,7 +2,9 @@
  * dnscache.c - the resolver's in-process answer cache (see dnscache.h).
  *
  * A chained hash table keyed by (lower-cased name, type).  TTLs are
- * honoured as given, capped at MAX_TTL; a zero TTL is not cached.
+ * honoured as given, capped at MAX_TTL; a zero TTL is not cached.  When
+ * full, expired entries go first, then those added more than MAX_TTL / 2
+ * ago, and if still full everything.  Errors and threads: see dnscache.h.
  */
 #include "config.h"
 
@@ -13,8 +15,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "dns/dnscache.h"
+/* Utility library. */
 #include "util/util.h"
+
+/* DNS library. */
+#include "dns/dnscache.h"
 
 #define BUCKETS	4096			/* power of two */
 #define MAX_TTL	3600

@@ -4,8 +4,13 @@
  * Owns: decoded answers (found, NXDOMAIN, NODATA) kept for their TTL, so a
  * warm lookup costs a hash probe and a copy instead of a round trip
  * through libunbound's worker thread and pipes (several system calls and
- * context switches each).  Failures are never cached here.  Thread-safe:
- * a read-write lock, readers in parallel.
+ * context switches each).  Failures are never cached here.
+ *
+ * Errors: nothing fails and nothing is logged: a miss is NULL, an answer
+ * not worth keeping (a failure, a zero TTL) is not stored.  Out of memory
+ * aborts.
+ *
+ * Threads: any; a read-write lock, readers in parallel.
  */
 #ifndef AM_DNSCACHE_H
 #define AM_DNSCACHE_H

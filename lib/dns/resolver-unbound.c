@@ -38,9 +38,12 @@
 
 #include <unbound.h>
 
+/* Utility library. */
 #include "util/log.h"
 #include "util/netlist.h"
 #include "util/util.h"
+
+/* DNS library. */
 #include "dns/resolver-int.h"
 #include "dns/resolver.h"
 

@@ -30,7 +30,10 @@
 #include <strings.h>
 #include <time.h>
 
+/* Utility library. */
 #include "util/util.h"
+
+/* DNS library. */
 #include "dns/dnscache.h"
 #include "dns/resolver-int.h"
 #include "dns/resolver.h"

@@ -1,11 +1,20 @@
 /*
  * resolver.h - the one place alignmilter does DNS.
  *
- * Owns: a process-wide libunbound context (forwarders from Nameservers or
- * resolv.conf, shared cache, per-lookup deadline) and the decoding of
- * answers into am_dns_answer.  SPF, DKIM and DMARC all query through it;
- * none of them reads resolv.conf.  Thread-safe: any thread may start,
- * wait for and free queries.
+ * Owns: the resolver: its libunbound context (forwarders from Nameservers
+ * or resolv.conf, a per-lookup deadline), the answer cache in front of it,
+ * and the decoding of answers into am_dns_answer.  SPF, DKIM and DMARC all
+ * query through it; none of them reads resolv.conf.
+ *
+ * Errors: am_resolver_new() returns NULL with err (a bad Nameservers
+ * entry, libunbound's set-up).  A lookup never fails as a call: every
+ * failure is an answer (SERVFAIL, TIMEOUT at the deadline, NXDOMAIN for a
+ * name that cannot exist).  Queries libunbound refuses and its pump
+ * thread's failures are logged (am_log, LOG_ERR).  Out of memory aborts.
+ *
+ * Threads: any thread may start, wait for and cancel queries at once;
+ * am_resolver_new() at start-up, am_resolver_free() at shutdown once every
+ * query has been waited for or cancelled.
  *
  * A resolver can also be built on a synchronous backend function (unit
  * tests: an in-process zone); the API is the same.  resolver.c is the API

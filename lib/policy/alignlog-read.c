@@ -1,7 +1,8 @@
 /*
  * alignlog-read.c - reading an alignment log record back into a verdict
  * (see alignlog-read.h).  Each object of the record is walked once, member by
- * member, through a small table of the keys it knows.
+ * member, through a small table of the keys it knows.  Errors and
+ * threads: see alignlog-read.h.
  */
 #include "config.h"
 
@@ -9,10 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy/alignlog-read.h"
+/* Utility library. */
 #include "util/json.h"
-#include "policy/ses.h"
 #include "util/util.h"
+
+/* Policy and renderers. */
+#include "policy/alignlog-read.h"
+#include "policy/ses.h"
 
 struct ctx {
 	struct am_verdict *v;

@@ -15,6 +15,12 @@
  * am_hint_fix() names the right selector; and DMARC's view
  * (dmarc.spf_aligned, dmarc.dkim_aligned) is aligned and passing, since
  * the record's aligned is identifier alignment alone.
+ *
+ * Errors: nothing is logged.  am_alignlog_read() returns false with the
+ * reason in err (the verdict is then partly filled); am_alignlog_parse_time()
+ * returns false.  Out of memory aborts (the JSON reader).
+ *
+ * Threads: any; no state outside the caller's verdict.
  */
 #ifndef AM_ALIGNLOG_READ_H
 #define AM_ALIGNLOG_READ_H

@@ -1,5 +1,6 @@
 /*
- * alignlog.c - the alignment log record (see alignlog.h).
+ * alignlog.c - the alignment log record (see alignlog.h, which also says
+ * how it fails and who may call it).
  */
 #include "config.h"
 
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+/* Policy and renderers. */
 #include "policy/alignlog.h"
 #include "policy/ses.h"
 

@@ -7,13 +7,15 @@
  *   	dmarc=pass (p=none dis=none) header.from=example.com
  *
  * Results that are not "pass" carry their reason as a trailing comment,
- * so the result and properties read exactly as in the contract.
+ * so the result and properties read exactly as in the contract.  Errors
+ * and threads: see authres.h.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <string.h>
 
+/* Policy and renderers. */
 #include "policy/authres.h"
 
 /* RFC 2045 token characters (RFC 8601 "value"), plus '.' and '@' of domain names. */

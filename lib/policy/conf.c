@@ -1,5 +1,6 @@
 /*
- * conf.c - alignmilter's configuration file (see conf.h).
+ * conf.c - alignmilter's configuration file (see conf.h, which also says
+ * how it fails and who may call it).
  */
 #include "config.h"
 
@@ -15,10 +16,15 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "policy/conf.h"
+/* Utility library. */
 #include "util/log.h"
-#include "dns/resolver.h"
 #include "util/util.h"
+
+/* DNS library. */
+#include "dns/resolver.h"
+
+/* Policy and renderers. */
+#include "policy/conf.h"
 
 #define CONF_LINE_MAX	4096
 

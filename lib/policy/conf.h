@@ -3,7 +3,15 @@
  *
  * Owns: the settings of /etc/alignmilter.conf ("Key value" per line, keys
  * case-insensitive, '#' comments), their defaults, and their validation.
- * Every problem is reported as "FILE:LINE: message".
+ *
+ * Errors: nothing is logged; every problem goes to err for the caller and
+ * the call returns false.  A file's problems are reported all at once, one
+ * "FILE:LINE: message" per line (an over-long line or a read error stops
+ * the reading).  Out of memory aborts.
+ *
+ * Threads: not thread-safe: loading and the system checks run on the main
+ * thread at start-up (getpwnam, getgrnam); the loaded struct am_conf is
+ * then only read, by any thread.
  */
 #ifndef AM_CONF_H
 #define AM_CONF_H

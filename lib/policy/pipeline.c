@@ -1,5 +1,7 @@
 /*
- * pipeline.c - one message through SPF, DKIM and DMARC (see pipeline.h).
+ * pipeline.c - one message through SPF, DKIM and DMARC (see pipeline.h,
+ * which also says how it fails and who may call it).  After set-up the
+ * shared pipeline is only read, but for the pct= sampling state (atomic).
  */
 #include "config.h"
 
@@ -11,18 +13,23 @@
 #include <strings.h>
 #include <time.h>
 
-#include "policy/authres.h"
+/* Utility library. */
+#include "util/appendfile.h"
+#include "util/log.h"
+#include "util/util.h"
+
+/* Verifiers. */
 #include "auth/dkim.h"
 #include "auth/dmarc.h"
-#include "policy/alignlog.h"
-#include "util/log.h"
-#include "util/appendfile.h"
 #include "auth/message.h"
+#include "auth/spf.h"
+
+/* Policy and renderers. */
+#include "policy/alignlog.h"
+#include "policy/authres.h"
 #include "policy/pipeline.h"
 #include "policy/ses.h"
-#include "auth/spf.h"
 #include "policy/verdictline.h"
-#include "util/util.h"
 
 struct am_pipeline {
 	const struct am_conf *conf;

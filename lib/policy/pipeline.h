@@ -3,10 +3,21 @@
  *
  * Owns: the process-wide pipeline (resolver, SPF checker, DKIM library,
  * DMARC/PSL, alignment log) and the per-message check that the milter
- * adapter and the offline -t reader both feed, in SMTP order.  Lookups
+ * session and the offline -t reader both feed, in SMTP order.  Lookups
  * start as early as their names are known: the SPF record at MAIL FROM,
  * the DMARC record and DKIM keys when the headers end, so they overlap.
- * Thread-safe: one pipeline shared, one am_pipeline_msg per message.
+ *
+ * Errors: am_pipeline_new() returns NULL with err (resolver, SPF, DKIM or
+ * DMARC set-up), am_pipeline_open_log() false with err.  Per message
+ * nothing fails as a call: every failure is in the verdict.  Logged
+ * (am_log, LOG_INFO): the verdict line of each recorded message and a
+ * reopened alignment log; failed writes are appendfile.c's to log.  Out of
+ * memory aborts.
+ *
+ * Threads: one pipeline shared: built, opened and freed on the main
+ * thread, its log reopened from there on SIGHUP, messages checked and
+ * recorded from any thread; one am_pipeline_msg per message, used by one
+ * thread at a time.
  */
 #ifndef AM_PIPELINE_H
 #define AM_PIPELINE_H

@@ -3,6 +3,7 @@
  * (see ses.h).  Each hint is one small predicate over the verdict; its
  * fix is words (am_hint_fix) plus, when the fix is a record to publish,
  * zone-file lines (am_hint_records) that a renderer prints on their own.
+ * Errors and threads: see ses.h.
  */
 #include "config.h"
 
@@ -11,8 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "policy/ses.h"
+/* Utility library. */
 #include "util/util.h"
+
+/* Policy and renderers. */
+#include "policy/ses.h"
 
 #define SES_DOMAIN "amazonses.com"
 

@@ -6,6 +6,11 @@
  * MAIL FROM kind, and the hints of alignmilter(8) with the fix each names:
  * words, and the records to publish as zone-file lines.
  * Reads a filled verdict; writes only ses and hints.
+ *
+ * Errors: none: nothing is logged; fixes and records are cut to the
+ * caller's buffer (a record whose names do not fit a zone file is "").
+ *
+ * Threads: any; pure functions over the caller's verdict.
  */
 #ifndef AM_SES_H
 #define AM_SES_H

@@ -5,11 +5,14 @@
  *   dkim=pass (example.com/token1, aligned) dkim=pass (amazonses.com/224i4yxa, unaligned)
  *   dmarc=pass (p=none dis=none) sender=ses region=us-east-1 mail_from=default
  *   hints=ses-default-mail-from,dmarc-single-mechanism,dmarc-policy-none
+ *
+ * Errors and threads: see verdictline.h.
  */
 #include "config.h"
 
 #include <string.h>
 
+/* Policy and renderers. */
 #include "policy/ses.h"
 #include "policy/verdictline.h"
 

@@ -7,6 +7,11 @@
  * SES and region, hints.
  * Values from the message are made printable (no control bytes reach
  * syslog).
+ *
+ * Errors: none: rendering cannot fail and logs nothing (pipeline.c logs
+ * the line).  Out of memory aborts (am_buf).
+ *
+ * Threads: any; a pure function into the caller's buffer.
  */
 #ifndef AM_VERDICTLINE_H
 #define AM_VERDICTLINE_H

@@ -1,9 +1,11 @@
 /*
- * appendfile.c - an append-only record file shared by all threads (see appendfile.h).
+ * appendfile.c - an append-only record file shared by all threads (see
+ * appendfile.h).
  *
  * A read-write lock keeps the descriptor stable while threads append
  * (readers) and lets a reopen swap it (writer).  O_APPEND makes each
- * write(2) land at the end as one piece.
+ * write(2) land at the end as one piece.  Errors and threads: see
+ * appendfile.h.
  */
 #include "config.h"
 
@@ -17,8 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/log.h"
+/* Utility library. */
 #include "util/appendfile.h"
+#include "util/log.h"
 #include "util/util.h"
 
 struct am_appendfile {

@@ -3,8 +3,17 @@
  *
  * Owns: the alignment log's file descriptor: opened O_APPEND with a
  * configured mode, one write(2) per record (so records from concurrent
- * threads never interleave), reopened on SIGHUP for log rotation.  A
- * failure to write is reported once per outage, never stops mail.
+ * threads never interleave), reopened on SIGHUP for log rotation.
+ *
+ * Errors: am_appendfile_open() returns NULL with err.  A failed append
+ * returns false and is logged once per outage (am_log, LOG_ERR; LOG_NOTICE
+ * when writing works again); a failed reopen is logged (LOG_ERR), returns
+ * false and keeps the old descriptor.  Never stops mail.  Out of memory
+ * aborts.
+ *
+ * Threads: append from any thread, reopen from any thread (the main
+ * thread, on SIGHUP) while others append; open and close while no other
+ * thread uses the file.
  */
 #ifndef AM_APPENDFILE_H
 #define AM_APPENDFILE_H

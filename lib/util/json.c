@@ -3,7 +3,8 @@
  *
  * Recursive descent over a bounded depth.  Values and decoded strings
  * live in one arena per document, so freeing is one walk over a few
- * blocks and a failed parse leaks nothing.
+ * blocks and a failed parse leaks nothing.  Errors and threads: see
+ * json.h.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Utility library. */
 #include "util/json.h"
 #include "util/util.h"
 

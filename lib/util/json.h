@@ -11,6 +11,11 @@
  * "\u0000" is refused so that every decoded string is a C string.
  * Duplicate object keys are kept; readers that care (alignlog-read.c) detect
  * them while walking the members.
+ *
+ * Errors: nothing is logged; am_json_parse() returns NULL with "offset N:
+ * reason" in err, the accessors NULL or false.  Out of memory aborts.
+ *
+ * Threads: any; a document belongs to its caller, read-only once parsed.
  */
 #ifndef AM_JSON_H
 #define AM_JSON_H

@@ -1,5 +1,9 @@
 /*
  * log.c - where alignmilter's messages go (see log.h).
+ *
+ * Owns: the destination set by am_log_init(), kept in plain statics:
+ * written once before other threads start, only read afterwards.
+ * Errors and threads: see log.h.
  */
 #include "config.h"
 
@@ -8,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+/* Utility library. */
 #include "util/log.h"
 
 static bool log_syslog;

@@ -1,8 +1,17 @@
 /*
  * log.h - where alignmilter's messages go: syslog, and stderr with -f.
  *
- * Owns: the log destination chosen at start-up.  Message text from mail
- * is always passed as an argument ("%s"), never as a format.
+ * Owns: the log destination chosen at start-up by am_log_init (syslog
+ * ident and facility, stderr or not); before it, messages go to stderr.
+ * Message text from mail is always passed as an argument ("%s"), never
+ * as a format.
+ *
+ * Errors: none reported: am_log() cuts a message at 2 KB, and a failing
+ * syslog or stderr goes unnoticed.  am_log_facility() returns -1 for an
+ * unknown name.  am_log_fixed() allocates nothing (the out-of-memory path).
+ *
+ * Threads: am_log_init() on the main thread at start-up, before any other
+ * thread exists; am_log() and am_log_fixed() from any thread.
  */
 #ifndef AM_LOG_H
 #define AM_LOG_H

@@ -1,5 +1,6 @@
 /*
- * netlist.c - IP addresses and CIDR lists (see netlist.h).
+ * netlist.c - IP addresses and CIDR lists (see netlist.h, which also says
+ * how it fails and who may call it).
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* Utility library. */
 #include "util/netlist.h"
 #include "util/util.h"
 

@@ -4,6 +4,13 @@
  * Owns: parsing "IP", "IP/len" and "IP@PORT" entries and matching a
  * client address against a list.  IPv4-mapped IPv6 clients match IPv4
  * entries.
+ *
+ * Errors: nothing is logged.  am_netlist_parse() returns false with err
+ * naming the bad entry and leaves the list empty; am_nameserver_parse()
+ * returns false; a client address that does not parse matches nothing.
+ * Out of memory aborts.
+ *
+ * Threads: any; a list is only read once parsed.
  */
 #ifndef AM_NETLIST_H
 #define AM_NETLIST_H

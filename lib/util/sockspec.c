@@ -1,5 +1,6 @@
 /*
- * sockspec.c - the milter socket specification (see sockspec.h).
+ * sockspec.c - the milter socket specification (see sockspec.h, which
+ * also says how it fails and who may call it).
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+/* Utility library. */
 #include "util/sockspec.h"
 #include "util/util.h"
 

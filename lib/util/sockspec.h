@@ -3,6 +3,11 @@
  *
  * Owns: parsing and validation of "inet:PORT@HOST", "inet6:PORT@HOST",
  * "unix:/path" and "local:/path", and its canonical form for libmilter.
+ *
+ * Errors: nothing is logged; am_sockspec_parse() returns false with the
+ * reason in err.  Nothing is allocated.
+ *
+ * Threads: any; no state.
  */
 #ifndef AM_SOCKSPEC_H
 #define AM_SOCKSPEC_H

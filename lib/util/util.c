@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+/* Utility library. */
 #include "util/log.h"
 #include "util/util.h"
 

@@ -1,8 +1,14 @@
 /*
  * util.h - small, bounded string and memory helpers shared by all modules.
  *
- * Owns: allocation that never returns NULL (out of memory is fatal and
- * logged once), bounded copies, ASCII case handling of domain names.
+ * Owns: allocation that never returns NULL (am_x*), bounded copies, the
+ * growing string (struct am_buf), ASCII case handling of domain names,
+ * UTF-8 sequence checks.
+ *
+ * Errors: running out of memory, or a size that overflows, logs "out of
+ * memory" once (am_log_fixed, LOG_CRIT) and aborts; nothing else fails.
+ *
+ * Threads: any; no shared state (an am_buf belongs to its caller).
  */
 #ifndef AM_UTIL_H
 #define AM_UTIL_H

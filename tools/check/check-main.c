@@ -7,6 +7,12 @@
  * B, 1 for worse, 2 when the domain could not be checked (DNS failure,
  * unreadable log or configuration, bad usage).  The checks themselves
  * are in domaincheck*.c; see man/alignmilter-check.1.
+ *
+ * Errors: every message goes to stderr ("alignmilter-check: ..."), never
+ * to syslog; the library layers' rare log lines (am_log) reach stderr
+ * too, since nothing sets up the log.  Out of memory aborts.
+ *
+ * Threads: one (the resolver's pump thread aside).
  */
 #include "config.h"
 
@@ -18,12 +24,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policy/conf.h"
-#include "auth/dmarc.h"
-#include "domaincheck.h"
-#include "policy/alignlog.h"
-#include "dns/resolver.h"
+/* Utility library. */
 #include "util/util.h"
+
+/* DNS library. */
+#include "dns/resolver.h"
+
+/* Verifiers. */
+#include "auth/dmarc.h"
+
+/* Policy and renderers. */
+#include "policy/alignlog.h"
+#include "policy/conf.h"
+
+/* Application-specific. */
+#include "domaincheck.h"
 
 #define EXIT_GOOD	0	/* grade A or B */
 #define EXIT_POOR	1	/* grade C, D or F */

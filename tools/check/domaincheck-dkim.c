@@ -14,6 +14,10 @@
  * there means the zone holds both, which RFC 1034 3.6.2 forbids; other
  * record types beside a CNAME are not looked for, and most servers
  * (nsd, BIND) refuse to load such a zone anyway.
+ *
+ * Errors: nothing is logged; a temporary DNS failure marks the run
+ * failed (dc_lookup) and ends the part, anything else found is a check
+ * with its points.  Out of memory aborts.  Threads: see domaincheck.h.
  */
 #include "config.h"
 
@@ -24,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+/* Application-specific. */
 #include "domaincheck-int.h"
 
 #define DKIM_MIN_RSA_BITS	1024	/* RFC 8301 3.2: smaller keys are not valid */

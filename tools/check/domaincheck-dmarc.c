@@ -6,6 +6,10 @@
  * milter's own parser (am_dmarc_parse_record), judging p / sp / pct /
  * rua / aspf, and writing each fix as the whole corrected record: the
  * published tags in their order with one tag set or removed.
+ *
+ * Errors: nothing is logged; a temporary DNS failure marks the run
+ * failed (dc_lookup) and ends the part, anything else found is a check
+ * with its points.  Out of memory aborts.  Threads: see domaincheck.h.
  */
 #include "config.h"
 
@@ -14,8 +18,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "domaincheck-int.h"
+/* Policy and renderers. */
 #include "policy/ses.h"
+
+/* Application-specific. */
+#include "domaincheck-int.h"
 
 #define DMARC_TAGS_MAX	32
 

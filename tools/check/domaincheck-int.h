@@ -2,7 +2,8 @@
  * domaincheck-int.h - what the domaincheck*.c files share among
  * themselves: the run context, the DNS wrapper that turns a temporary
  * failure into "could not check", adding checks, and zone-file text.
- * Not for other modules: use domaincheck.h.
+ * Not for other modules: use domaincheck.h.  Errors and threads: as
+ * domaincheck.h; a struct dc_ctx belongs to one run.
  */
 #ifndef AM_DOMAINCHECK_INT_H
 #define AM_DOMAINCHECK_INT_H

@@ -1,12 +1,16 @@
 /*
  * domaincheck-log.c - what the alignment log tells alignmilter-check.
  *
- * Owns: reading an alignment log (JSON Lines, alignmilter(8) "Alignment log") and, for one From
- * domain, collecting the DKIM selectors SES signed with under d=<domain>,
- * the custom MAIL FROM domain and region SES used, and how much of the
- * domain's mail was SES mail.  Records are read back into verdicts by
- * alignlog-read.c, the reader alignmilter-report uses too; lines it cannot read
- * are skipped, not fatal.
+ * Owns: reading an alignment log (JSON Lines, alignmilter(8) "Alignment
+ * log") and, for one From domain, collecting the DKIM selectors SES
+ * signed with under d=<domain>, the custom MAIL FROM domain and region
+ * SES used, and how much of the domain's mail was SES mail.  Records are
+ * read back into verdicts by alignlog-read.c, the reader
+ * alignmilter-report uses too.
+ *
+ * Errors: nothing is logged; dc_log_scan() returns false with why when
+ * the log cannot be opened or read; a line it cannot read is skipped, not
+ * fatal.  Out of memory aborts.  Threads: see domaincheck.h.
  */
 #include "config.h"
 
@@ -16,8 +20,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "domaincheck-int.h"
+/* Policy and renderers. */
 #include "policy/alignlog-read.h"
+
+/* Application-specific. */
+#include "domaincheck-int.h"
 
 /* ---- collecting ------------------------------------------------------------ */
 

@@ -7,6 +7,10 @@
  * to amazonses.com), and its one SPF record with include:amazonses.com,
  * valid RFC 7208 syntax (the milter's own grammar check) and at most 10
  * DNS-querying terms.  Without a custom MAIL FROM, SPF never aligns.
+ *
+ * Errors: nothing is logged; a temporary DNS failure marks the run
+ * failed (dc_lookup) and ends the part, anything else found is a check
+ * with its points.  Out of memory aborts.  Threads: see domaincheck.h.
  */
 #include "config.h"
 
@@ -15,8 +19,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "domaincheck-int.h"
+/* Verifiers. */
 #include "auth/spf.h"
+
+/* Application-specific. */
+#include "domaincheck-int.h"
 
 #define SPF_LOOKUP_LIMIT	10	/* RFC 7208 4.6.4 */
 #define SES_SPF			"v=spf1 include:amazonses.com ~all"

@@ -6,6 +6,7 @@
  * DMARC last because aspf=s matters only with a custom MAIL FROM), the
  * section caps, the DNS wrapper that turns SERVFAIL/timeouts into "could
  * not check", and zone-file quoting.  The parts live in domaincheck-*.c.
+ * Errors and threads: see domaincheck.h.
  */
 #include "config.h"
 
@@ -15,9 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domaincheck-int.h"
+/* Policy and renderers. */
 #include "policy/alignlog.h"
 #include "policy/ses.h"
+
+/* Application-specific. */
+#include "domaincheck-int.h"
 
 /* ---- scoring ---------------------------------------------------------------- */
 

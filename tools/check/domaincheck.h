@@ -7,6 +7,13 @@
  * renderings (human lines, JSON).  All DNS goes through am_resolver; the
  * DMARC and SPF record grammars are the milter's own (dmarc.h, spf.h).
  * The scoring is documented in man/alignmilter-check.1; keep them equal.
+ *
+ * Errors: nothing is logged.  A run that cannot be judged (a temporary
+ * DNS failure, an unreadable log, a bad domain name) comes back with
+ * failed set and error saying why; am_dc_run() never returns NULL.  Out
+ * of memory aborts.
+ *
+ * Threads: any; no global state, a result belongs to its caller.
  */
 #ifndef AM_DOMAINCHECK_H
 #define AM_DOMAINCHECK_H

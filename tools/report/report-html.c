@@ -1,5 +1,6 @@
 /*
- * report-html.c - the one-page HTML report (see report-html.h).
+ * report-html.c - the one-page HTML report (see report-html.h, which also
+ * says how it fails and who may call it).
  */
 #include "config.h"
 
@@ -7,8 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "report-html.h"
+/* Policy and renderers. */
 #include "policy/ses.h"
+
+/* Application-specific. */
+#include "report-html.h"
 
 #define BAR_WIDTH 200
 

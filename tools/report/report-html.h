@@ -11,6 +11,11 @@
  *   p.policy[data-policy], #summary[data-messages][data-domains].
  * A hint's fix is its words, then its zone-file lines (HTML-escaped) in a
  * pre.zone block, one record per line, to copy as they are.
+ *
+ * Errors: none: rendering cannot fail and logs nothing.  Out of memory
+ * aborts (am_buf).
+ *
+ * Threads: any; a pure function into the caller's buffer.
  */
 #ifndef AM_REPORT_HTML_H
 #define AM_REPORT_HTML_H

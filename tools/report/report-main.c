@@ -3,13 +3,18 @@
  * alignment figures from one or more alignment logs.
  *
  * Owns: the command line, reading the logs line by line (bounded line
- * length; a malformed line is counted and skipped with a warning naming
- * file:line), the --since/--domain filter, and choosing the output.
+ * length), the --since/--domain filter, and choosing the output.
  * Counting lives in report.c, the page in report-html.c, the DMARC
  * aggregate files in report-xml.c, the record format in alignlog-read.c.
  *
- * Exit: 0 done; 1 an input could not be read or an output not written;
- * 2 usage error.
+ * Errors: every message goes to stderr ("alignmilter-report: ..."), never
+ * to syslog: a malformed line is counted and skipped with a warning
+ * naming file:line (the first WARN_MAX of them); an input that cannot be
+ * opened or read means no output at all.  Out of memory aborts.  Exit: 0
+ * done; 1 an input could not be read or an output not written; 2 usage
+ * error.
+ *
+ * Threads: one.
  */
 #include "config.h"
 
@@ -23,11 +28,16 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Utility library. */
+#include "util/util.h"
+
+/* Policy and renderers. */
 #include "policy/alignlog-read.h"
+
+/* Application-specific. */
 #include "report-html.h"
 #include "report-xml.h"
 #include "report.h"
-#include "util/util.h"
 
 #define PROG		"alignmilter-report"
 #define LINE_MAX_BYTES	(1024 * 1024)	/* longer lines are not records */

@@ -1,8 +1,8 @@
 /*
  * report-xml.c - DMARC aggregate reports from the alignment log (see
- * report-xml.h).  Rows are kept in a map keyed by everything that tells
- * two rows apart; writing sorts them by domain and day and emits one
- * file per group.
+ * report-xml.h, which also says how it fails and who may call it).  Rows
+ * are kept in a map keyed by everything that tells two rows apart;
+ * writing sorts them by domain and day and emits one file per group.
  */
 #include "config.h"
 
@@ -12,9 +12,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Utility library. */
+#include "util/util.h"
+
+/* Application-specific. */
 #include "report-xml.h"
 #include "reportmap.h"
-#include "util/util.h"
 
 #define DAY 86400
 

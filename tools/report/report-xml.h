@@ -11,6 +11,12 @@
  * "<receiver>!<From domain>!<begin>!<end>.xml" with begin/end the
  * day's first and last second.  Messages without a From domain have no
  * policy domain and are not reported.
+ *
+ * Errors: nothing is logged; am_dmarcxml_write() returns -1 with err when
+ * the directory cannot be made or a file not written (files already
+ * written stay).  Out of memory aborts.
+ *
+ * Threads: any; a struct am_dmarcxml belongs to its caller.
  */
 #ifndef AM_REPORT_XML_H
 #define AM_REPORT_XML_H

@@ -1,15 +1,19 @@
 /*
- * report.c - per-From-domain tallies, text and JSON (see report.h).
+ * report.c - per-From-domain tallies, text and JSON (see report.h, which
+ * also says how it fails and who may call it).
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* Policy and renderers. */
 #include "policy/alignlog.h"
+#include "policy/ses.h"
+
+/* Application-specific. */
 #include "report.h"
 #include "reportmap.h"
-#include "policy/ses.h"
 
 void
 am_report_init(struct am_report *r)

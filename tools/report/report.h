@@ -14,6 +14,11 @@
  * (rendered by ses.c's am_hint_fix and am_hint_records, not copied
  * here).  All counts are messages.  Text output prints each zone-file
  * line on a line of its own at the left margin, ready to paste.
+ *
+ * Errors: none: counting and rendering cannot fail and log nothing.  Out
+ * of memory aborts.
+ *
+ * Threads: any; a struct am_report belongs to its caller.
  */
 #ifndef AM_REPORT_H
 #define AM_REPORT_H

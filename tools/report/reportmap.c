@@ -1,6 +1,7 @@
 /*
- * reportmap.c - a string-keyed index (see reportmap.h): open addressing
- * with linear probing over FNV-1a hashes, kept at most half full.
+ * reportmap.c - a string-keyed index (see reportmap.h, which also says how
+ * it fails and who may call it): open addressing with linear probing over
+ * FNV-1a hashes, kept at most half full.
  */
 #include "config.h"
 
@@ -8,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reportmap.h"
+/* Utility library. */
 #include "util/util.h"
+
+/* Application-specific. */
+#include "reportmap.h"
 
 struct am_rmap {
 	size_t	*slots;		/* index + 1, 0 = empty */

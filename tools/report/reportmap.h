@@ -4,6 +4,9 @@
  * Owns: finding the slot number of a key (a From domain, a DMARC row key)
  * in amortised constant time, whatever the log holds: keys are copied,
  * may contain any bytes but NUL, and the table grows as needed.
+ *
+ * Errors: none; out of memory aborts.  Threads: any; a map belongs to
+ * its caller.
  */
 #ifndef AM_REPORTMAP_H
 #define AM_REPORTMAP_H
