@@ -284,9 +284,18 @@ run_daemon(const struct options *o, struct am_conf *c)
 	signal_loop(run.pipeline);
 	run.transport->stop();
 	pthread_join(tid, NULL);
-	/* Work still running after the grace period uses the pipeline: leave it be. */
-	if (wait_for_inflight(run.transport))
-		am_pipeline_free(run.pipeline);
+	if (!wait_for_inflight(run.transport)) {
+		/*
+		 * Work still running after the grace period reads the pipeline
+		 * and the configuration: end the process here, before main()
+		 * frees either or exit handlers tear libraries down under it.
+		 */
+		am_listen_remove(c);
+		am_pidfile_remove(c->pid_file);
+		am_log(LOG_INFO, "stopped");
+		_exit(run.rc);
+	}
+	am_pipeline_free(run.pipeline);
 	am_listen_remove(c);
 	am_pidfile_remove(c->pid_file);
 	am_log(LOG_INFO, "stopped");

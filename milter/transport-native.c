@@ -536,6 +536,7 @@ spawn_locked(void)
 	pthread_attr_t attr;
 	pthread_t tid;
 	sigset_t all, old;
+	int rc;
 
 	if (threads >= MAX_THREADS) {
 		if (!warned_max)
@@ -548,11 +549,12 @@ spawn_locked(void)
 	/* Signals belong to the main thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	if (pthread_create(&tid, &attr, acceptor, NULL) == 0) {
+	/* pthread_create returns its error; it does not set errno. */
+	if ((rc = pthread_create(&tid, &attr, acceptor, NULL)) == 0) {
 		threads++;
 		idle++;
 	} else {
-		am_log(LOG_ERR, "cannot start a thread for MTA connections: %s", strerror(errno));
+		am_log(LOG_ERR, "cannot start a thread for MTA connections: %s", strerror(rc));
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);

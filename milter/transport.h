@@ -35,8 +35,9 @@ struct am_transport {
 	/* Stop accepting; safe from any thread. */
 	void	(*stop)(void);
 	/*
-	 * Work that may still finish after stop(): commands being handled
-	 * (libmilter) or messages between end-of-message and the reply (native).
+	 * Work that may still touch the pipeline after stop(): commands being
+	 * handled (libmilter) or connection threads not yet gone (native:
+	 * stop() shuts down the idle ones, busy ones finish their batch).
 	 */
 	unsigned (*inflight)(void);
 	const char *inflight_what;	/* what inflight() counts, for the log */
