@@ -5,11 +5,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <libgen.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -65,17 +68,75 @@ am_listen_check_unix(const char *path, char *err, size_t errlen)
 	return true;
 }
 
+bool
+am_listen_become(const struct am_conf *c, struct am_listen_ids *ids, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+	int n;
+
+	memset(ids, 0, sizeof(*ids));
+	ids->euid = geteuid();
+	ids->egid = getegid();
+	if (c->sockspec.family != AM_SOCK_UNIX || c->user_id == NULL)
+		return true;
+	if (!am_conf_lookup_user(c->user_id, &uid, &gid, err, errlen))
+		return false;
+	if (uid == ids->euid && gid == ids->egid)
+		return true;		/* already the user: nothing to switch */
+	if ((pw = getpwuid(uid)) == NULL) {
+		snprintf(err, errlen, "UserID: uid %ld vanished", (long)uid);
+		return false;
+	}
+	if ((n = getgroups(0, NULL)) < 0) {
+		snprintf(err, errlen, "getgroups: %s", strerror(errno));
+		return false;
+	}
+	ids->groups = am_xcalloc((size_t)n + 1, sizeof(gid_t));
+	ids->ngroups = getgroups(n, ids->groups);
+	ids->switched = true;
+	/* Its supplementary groups too: they may be what lets it write the directory. */
+	if (ids->ngroups < 0 || initgroups(pw->pw_name, gid) != 0 || setegid(gid) != 0 ||
+	    seteuid(uid) != 0) {
+		snprintf(err, errlen, "cannot create the socket as UserID %s: %s", c->user_id,
+		    strerror(errno));
+		(void)am_listen_unbecome(ids, NULL, 0);
+		return false;
+	}
+	return true;
+}
+
+bool
+am_listen_unbecome(struct am_listen_ids *ids, char *err, size_t errlen)
+{
+	bool ok = true;
+
+	if (ids->switched && (seteuid(ids->euid) != 0 || setegid(ids->egid) != 0 ||
+	    (ids->ngroups >= 0 && setgroups((size_t)ids->ngroups, ids->groups) != 0))) {
+		if (err != NULL)
+			snprintf(err, errlen, "cannot switch back from UserID: %s", strerror(errno));
+		ok = false;
+	}
+	free(ids->groups);
+	memset(ids, 0, sizeof(*ids));
+	return ok;
+}
+
+/*
+ * No chmod or chown on the path after bind: the directory may be the run-as
+ * user's, who could swap the new node for a link to any file in between.
+ * The umask gives the mode at birth; am_listen_become() the owner.
+ */
 static int
 open_unix(const struct am_conf *c, char *err, size_t errlen)
 {
 	const char *path = c->sockspec.path;
+	struct am_listen_ids ids;
 	struct sockaddr_un sun;
 	mode_t old;
 	int fd, rc;
 
-	if (!am_listen_check_unix(path, err, errlen))
-		return -1;
-	(void)unlink(path);		/* a stale socket: checked above */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
@@ -83,12 +144,23 @@ open_unix(const struct am_conf *c, char *err, size_t errlen)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	am_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
-	/* The socket is created with our umask: no moment with a wider mode. */
+	if (!am_listen_become(c, &ids, err, errlen)) {
+		close(fd);
+		return -1;
+	}
+	if (!am_listen_check_unix(path, err, errlen)) {
+		(void)am_listen_unbecome(&ids, NULL, 0);
+		close(fd);
+		return -1;
+	}
+	(void)unlink(path);		/* a stale socket: checked above */
 	old = umask((mode_t)(~c->socket_mode & 0777));
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (rc != 0 || chmod(path, (mode_t)c->socket_mode) != 0) {
-		snprintf(err, errlen, "cannot listen on unix:%s: %s", path, strerror(errno));
+	if (rc != 0)
+		snprintf(err, errlen, "cannot listen on unix:%s%s: %s", path,
+		    ids.switched ? " as UserID" : "", strerror(errno));
+	if (!am_listen_unbecome(&ids, rc == 0 ? err : NULL, errlen) || rc != 0) {
 		close(fd);
 		return -1;
 	}
@@ -156,18 +228,6 @@ am_listen_open(const struct am_conf *c, char *err, size_t errlen)
 		return -1;
 	}
 	return fd;
-}
-
-bool
-am_listen_chown(const struct am_conf *c, uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-	if (c->sockspec.family != AM_SOCK_UNIX)
-		return true;
-	if (chown(c->sockspec.path, uid, gid) != 0) {
-		snprintf(err, errlen, "chown %s: %s", c->sockspec.path, strerror(errno));
-		return false;
-	}
-	return true;
 }
 
 void

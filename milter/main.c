@@ -246,18 +246,14 @@ static int
 run_daemon(const struct options *o, struct am_conf *c)
 {
 	char err[512];
-	uid_t uid;
-	gid_t gid;
 	pthread_t tid;
 	sigset_t old;
 	struct milter_run run = { NULL, NULL, 0 };
 
 	run.transport = c->use_libmilter ? &am_transport_libmilter : &am_transport_native;
 	am_log_init("alignmilter", c->syslog, c->syslog_facility, o->foreground);
+	/* A unix socket is born the UserID user's (listen.h): no chown here. */
 	if (!am_conf_check_system(c, err, sizeof(err)) || !run.transport->open(c, err, sizeof(err)))
-		goto fail;
-	if (c->user_id != NULL && (!am_conf_lookup_user(c->user_id, &uid, &gid, err, sizeof(err)) ||
-	    !am_listen_chown(c, uid, gid, err, sizeof(err))))
 		goto fail;
 	if (!o->foreground && !am_daemonize(err, sizeof(err)))
 		goto fail;
@@ -265,6 +261,9 @@ run_daemon(const struct options *o, struct am_conf *c)
 		goto fail;
 	if (c->user_id != NULL && !am_drop_privileges(c->user_id, err, sizeof(err)))
 		goto fail;
+	/* Allowed, but never silently: root would parse every sender's mail. */
+	if (c->user_id == NULL && geteuid() == 0)
+		am_log(LOG_WARNING, "running as root: set UserID to drop privileges");
 	/* After the fork and the privilege drop: the resolver's threads live here. */
 	if ((run.pipeline = start_pipeline(c, err, sizeof(err))) == NULL)
 		goto fail;
@@ -311,7 +310,7 @@ fail:
 static int
 run_offline(const struct options *o, struct am_conf *c)
 {
-	char err[512], mail_from[AM_ADDR_MAX];
+	char err[512], *mail_from;
 	am_pipeline *e;
 	size_t len;
 	int rc;
@@ -321,17 +320,20 @@ run_offline(const struct options *o, struct am_conf *c)
 		return 1;
 	}
 	/* "<user@example.com>" and "user@example.com" alike; "<>" is the null sender. */
-	am_strlcpy(mail_from, o->mail_from[0] == '<' ? o->mail_from + 1 : o->mail_from, sizeof(mail_from));
+	/* Whole, as the session keeps it: the pipeline judges an over-long one. */
+	mail_from = am_xstrdup(o->mail_from[0] == '<' ? o->mail_from + 1 : o->mail_from);
 	len = strlen(mail_from);
 	if (len > 0 && mail_from[len - 1] == '>')
 		mail_from[len - 1] = '\0';
 	am_log_init("alignmilter", false, LOG_MAIL, true);
 	if ((e = am_pipeline_new(c, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "alignmilter: %s\n", err);
+		free(mail_from);
 		return 1;
 	}
 	rc = am_offline_check(e, o->test_file, o->ip, o->helo, mail_from, stdout, stderr);
 	am_pipeline_free(e);
+	free(mail_from);
 	return rc;
 }
 

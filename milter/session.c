@@ -28,6 +28,8 @@ struct am_session {
 	am_pipeline *pipeline;
 	bool	leading_space;		/* header values arrive with their leading space */
 	bool	checking;		/* false: connection passed through unchecked */
+	bool	keep_authres;		/* TrustedAuthResClients: its A-R under our id stay */
+	bool	in_message;		/* between MAIL and the message's end, checked or not */
 	char	client_ip[64];
 	char	helo[256];
 	am_pipeline_msg *check;		/* the message in progress, or NULL */
@@ -55,6 +57,7 @@ message_reset(am_session *s)
 	s->check = NULL;
 	s->ar_forged_count = 0;
 	s->ar_seen = 0;
+	s->in_message = false;
 }
 
 void
@@ -70,15 +73,23 @@ am_session_free(am_session *s)
 enum am_session_action
 am_session_connect(am_session *s, const char *ip)
 {
+	const struct am_conf *conf = am_pipeline_conf(s->pipeline);
+
 	/* A connect on a used session (an MTA that skips QUIT_NC) starts afresh. */
 	message_reset(s);
 	s->checking = false;
 	s->client_ip[0] = s->helo[0] = '\0';
-	/* Local submission or a unix-socket client: no address SPF could check. */
-	if (ip == NULL || *ip == '\0')
-		return AM_SESSION_ACCEPT;
-	if (am_netlist_match(&am_pipeline_conf(s->pipeline)->ignore_hosts, ip))
-		return AM_SESSION_ACCEPT;
+	/*
+	 * RFC 8601 section 5: fields under our id survive only from a trusted
+	 * MTA; not verifying a client (below) is not trusting its fields.
+	 */
+	s->keep_authres = ip != NULL && am_netlist_match(&conf->trusted_authres, ip);
+	/*
+	 * Local submission or a unix-socket client: no address SPF could check.
+	 * Unchecked, but followed to the end for the forged fields' sake.
+	 */
+	if (ip == NULL || *ip == '\0' || am_netlist_match(&conf->ignore_hosts, ip))
+		return s->keep_authres ? AM_SESSION_ACCEPT : AM_SESSION_CONTINUE;
 	am_strlcpy(s->client_ip, ip, sizeof(s->client_ip));
 	s->checking = true;
 	return AM_SESSION_CONTINUE;
@@ -91,43 +102,51 @@ am_session_helo(am_session *s, const char *helo)
 		am_strlcpy(s->helo, helo != NULL ? helo : "", sizeof(s->helo));
 }
 
-/* "<user@example.com>" -> "user@example.com"; "<>" -> "". */
-static void
-strip_angles(const char *arg, char *out, size_t outlen)
+/*
+ * "<user@example.com>" -> "user@example.com"; "<>" -> "".  Whole, never
+ * cut: a cut address would have SPF check a prefix of its domain; the
+ * pipeline decides what an over-long one gets.
+ */
+static char *
+strip_angles(const char *arg)
 {
+	char *out;
 	size_t len;
 
 	while (*arg == ' ')
 		arg++;
 	if (*arg == '<')
 		arg++;
-	am_strlcpy(out, arg, outlen);
+	out = am_xstrdup(arg);
 	len = strlen(out);
 	while (len > 0 && (out[len - 1] == ' ' || out[len - 1] == '>'))
 		out[--len] = '\0';
+	return out;
 }
 
 void
 am_session_mail(am_session *s, const char *argv0)
 {
-	char mail_from[AM_ADDR_MAX];
+	char *mail_from;
 
+	message_reset(s);		/* a second message on this connection */
+	s->in_message = true;
 	if (!s->checking)
 		return;
-	message_reset(s);		/* a second message on this connection */
-	strip_angles(argv0 != NULL ? argv0 : "", mail_from, sizeof(mail_from));
+	mail_from = strip_angles(argv0 != NULL ? argv0 : "");
 	s->check = am_pipeline_msg_new(s->pipeline, s->client_ip, s->helo, mail_from);
+	free(mail_from);
 }
 
-/* Remember Authentication-Results fields that claim to be ours (RFC 8601 5). */
+/*
+ * Remember Authentication-Results fields that may be ours (RFC 8601 5),
+ * including those whose authserv-id cannot be read with certainty.
+ */
 static void
 note_authres(am_session *s, const char *value)
 {
-	char id[256];
-
 	s->ar_seen++;
-	if (!am_authres_authserv_id(value, strlen(value), id, sizeof(id)) ||
-	    strcasecmp(id, am_pipeline_conf(s->pipeline)->authserv_id) != 0)
+	if (!am_authres_maybe_ours(value, strlen(value), am_pipeline_conf(s->pipeline)->authserv_id))
 		return;
 	if (s->ar_forged_count == s->ar_forged_cap) {
 		s->ar_forged_cap = s->ar_forged_cap ? 2 * s->ar_forged_cap : 4;
@@ -139,11 +158,12 @@ note_authres(am_session *s, const char *value)
 void
 am_session_header(am_session *s, const char *name, const char *value)
 {
-	if (s->check == NULL)
+	if (!s->in_message)
 		return;
-	if (strcasecmp(name, AM_AUTHRES_NAME) == 0)
+	if (!s->keep_authres && strcasecmp(name, AM_AUTHRES_NAME) == 0)
 		note_authres(s, value);
-	am_pipeline_msg_header(s->check, name, strlen(name), value, strlen(value));
+	if (s->check != NULL)
+		am_pipeline_msg_header(s->check, name, strlen(name), value, strlen(value));
 }
 
 void
@@ -230,8 +250,12 @@ am_session_eom(am_session *s, const char *queue_id, const struct am_session_edit
 	const struct am_verdict *v;
 	enum am_session_action rc;
 
-	if (s->check == NULL)
+	if (s->check == NULL) {		/* unchecked: only the forgeries go */
+		if (s->in_message)
+			remove_forged(s, ed, queue_id != NULL && *queue_id ? queue_id : "NOQUEUE");
+		message_reset(s);
 		return AM_SESSION_CONTINUE;
+	}
 	am_pipeline_msg_set_queue_id(s->check, queue_id);
 	v = am_pipeline_msg_eom(s->check);
 	am_pipeline_record(s->pipeline, v);

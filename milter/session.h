@@ -2,11 +2,13 @@
  * session.h - one MTA connection's mail, independent of the milter transport.
  *
  * Owns: what alignmilter does at each SMTP stage of a connection - pass
- * ignored or address-less clients through, feed the pipeline in SMTP
- * order, note Authentication-Results fields that forge our authserv-id -
- * and, at end of message, the edits and the SMTP action: forged fields
- * removed from the highest index down, ours inserted first, DMARC
- * failures rejected or quarantined under RejectFailures.
+ * ignored or address-less clients through unchecked, feed the pipeline in
+ * SMTP order, note Authentication-Results fields that may forge our
+ * authserv-id (from every client but a TrustedAuthResClients one, checked
+ * or not: RFC 8601 section 5) - and, at end of message, the edits and the
+ * SMTP action: forged fields removed from the highest index down, ours
+ * inserted first (checked clients only), DMARC failures rejected or
+ * quarantined under RejectFailures.
  *
  * The transports (transport-libmilter.c over libmilter,
  * transport-native.c over our own protocol engine) translate their
@@ -53,7 +55,11 @@ struct am_session_edits {
 am_session *am_session_new(am_pipeline *, bool leading_space);
 void	am_session_free(am_session *);
 
-/* ip: the client address as text, NULL when there is none (local, unix socket). */
+/*
+ * ip: the client address as text, NULL when there is none (local, unix
+ * socket).  ACCEPT only when there is nothing to do: an unchecked client
+ * whose fields are trusted.
+ */
 enum am_session_action am_session_connect(am_session *, const char *ip);
 void	am_session_helo(am_session *, const char *helo);
 /* argv0: the MAIL FROM argument as the MTA gives it ("<a@b>", "<>"). */

@@ -333,13 +333,12 @@ set_listener_nodelay(void)
 static bool
 libmilter_open(const struct am_conf *c, char *err, size_t errlen)
 {
+	struct am_listen_ids ids;
 	char conn[512];
 	mode_t old;
 	int rc;
 
 	am_sockspec_format(&c->sockspec, conn, sizeof(conn));
-	if (c->sockspec.family == AM_SOCK_UNIX && !am_listen_check_unix(c->sockspec.path, err, errlen))
-		return false;
 	if (smfi_register(milter_desc) != MI_SUCCESS) {
 		snprintf(err, errlen, "smfi_register failed");
 		return false;
@@ -348,22 +347,28 @@ libmilter_open(const struct am_conf *c, char *err, size_t errlen)
 		snprintf(err, errlen, "smfi_setconn %s failed", conn);
 		return false;
 	}
-	/* The socket is created with our umask: that is how its mode is set. */
+	/*
+	 * libmilter binds the path itself: let it do so as the UserID user,
+	 * with SocketMode as the umask, so the socket is born right and no
+	 * chmod or chown follows on a path that user could swap (listen.h).
+	 */
+	if (!am_listen_become(c, &ids, err, errlen))
+		return false;
+	if (c->sockspec.family == AM_SOCK_UNIX && !am_listen_check_unix(c->sockspec.path, err, errlen)) {
+		(void)am_listen_unbecome(&ids, NULL, 0);
+		return false;
+	}
 	old = umask((mode_t)(~c->socket_mode & 0777));
 	errno = 0;
 	rc = smfi_opensocket(true);
 	umask(old);
-	if (rc != MI_SUCCESS) {
-		snprintf(err, errlen, "cannot listen on %s%s%s", conn, errno ? ": " : "",
-		    errno ? strerror(errno) : "");
+	if (rc != MI_SUCCESS)
+		snprintf(err, errlen, "cannot listen on %s%s%s%s", conn, ids.switched ? " as UserID" : "",
+		    errno ? ": " : "", errno ? strerror(errno) : "");
+	if (!am_listen_unbecome(&ids, rc == MI_SUCCESS ? err : NULL, errlen) || rc != MI_SUCCESS)
 		return false;
-	}
 	if (c->sockspec.family != AM_SOCK_UNIX)
 		set_listener_nodelay();
-	if (c->sockspec.family == AM_SOCK_UNIX && chmod(c->sockspec.path, (mode_t)c->socket_mode) != 0) {
-		snprintf(err, errlen, "chmod %s: %s", c->sockspec.path, strerror(errno));
-		return false;
-	}
 	return true;
 }
 

@@ -23,7 +23,7 @@ PACKAGES="build-essential autoconf automake pkg-config
 	python3 python3-dkim python3-yaml
 	nsd unbound postfix swaks
 	chromium clang libclang-rt-14-dev
-	debhelper dpkg-dev lintian logrotate"
+	debhelper dpkg-dev lintian logrotate strace"
 
 install_packages() {
 	missing=

@@ -153,6 +153,33 @@ START_TEST(later_key_wins)
 }
 END_TEST
 
+START_TEST(dns_cache_size)
+{
+	struct am_conf c;
+
+	am_conf_defaults(&c);
+	ck_assert_uint_eq(c.dns_cache_size, 32u << 20);
+	am_conf_free(&c);
+	ck_assert(load(&c, "DNSCacheSize 4096\n"));
+	ck_assert_uint_eq(c.dns_cache_size, 4096);
+	am_conf_free(&c);
+	ck_assert(load(&c, "DNSCacheSize 64k\n"));
+	ck_assert_uint_eq(c.dns_cache_size, 64u << 10);
+	am_conf_free(&c);
+	ck_assert(load(&c, "DNSCacheSize 1024M\n"));
+	ck_assert_uint_eq(c.dns_cache_size, 1u << 30);
+	am_conf_free(&c);
+	ck_assert(load(&c, "DNSCacheSize 0\n"));
+	ck_assert_uint_eq(c.dns_cache_size, 0);
+	am_conf_free(&c);
+	expect_error("DNSCacheSize 1025M\n", 1, "bad DNSCacheSize");
+	expect_error("DNSCacheSize 32MB\n", 1, "bad DNSCacheSize");
+	expect_error("DNSCacheSize -1\n", 1, "bad DNSCacheSize");
+	expect_error("DNSCacheSize 99999999999999999999K\n", 1, "bad DNSCacheSize");
+	expect_error("DNSCacheSize M\n", 1, "bad DNSCacheSize");
+}
+END_TEST
+
 START_TEST(error_unknown_key_names_line)
 {
 	expect_error("Socket inet:1@127.0.0.1\n# comment\nBogus yes\n", 3, "unknown key \"Bogus\"");
@@ -225,6 +252,27 @@ START_TEST(ignore_hosts_none)
 }
 END_TEST
 
+/* Empty by default: RFC 8601 section 5 trusts no client's fields under our id unless told. */
+START_TEST(trusted_authres_clients)
+{
+	struct am_conf c;
+
+	ck_assert(load(&c, ""));
+	ck_assert_uint_eq(c.trusted_authres.count, 0);
+	ck_assert(!am_netlist_match(&c.trusted_authres, "127.0.0.1"));
+	am_conf_free(&c);
+	ck_assert(load(&c, "TrustedAuthResClients 127.0.0.1, 2001:db8::/32\n"));
+	ck_assert(am_netlist_match(&c.trusted_authres, "127.0.0.1"));
+	ck_assert(am_netlist_match(&c.trusted_authres, "2001:db8::25"));
+	ck_assert(!am_netlist_match(&c.trusted_authres, "::1"));
+	ck_assert(am_conf_set(&c, "trustedauthresclients", "none", err, sizeof(err)));
+	ck_assert_uint_eq(c.trusted_authres.count, 0);
+	ck_assert(!am_conf_set(&c, "TrustedAuthResClients", "10.0.0.0/33", err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "bad IP address"));
+	am_conf_free(&c);
+}
+END_TEST
+
 START_TEST(error_long_line)
 {
 	char *text = malloc(6000);
@@ -234,6 +282,48 @@ START_TEST(error_long_line)
 	strcpy(text + 5000, "\n");
 	expect_error(text, 1, "line longer than");
 	free(text);
+}
+END_TEST
+
+/* text of len bytes (NULs included), through the file reader; false with err. */
+static bool
+parse_bytes(const char *text, size_t len)
+{
+	struct am_conf c;
+	bool ok;
+
+	am_conf_defaults(&c);
+	ok = am_conf_parse_text(&c, text, len, "nul.conf", err, sizeof(err));
+	am_conf_free(&c);
+	return ok;
+}
+
+/* A NUL early in a line must not hide its length, nor shift the line count. */
+START_TEST(error_long_line_behind_nul)
+{
+	char *text = malloc(6000);
+	size_t len;
+
+	memcpy(text, "AuthservID x", 12);
+	text[12] = '\0';
+	memset(text + 13, 'y', 4987);
+	memcpy(text + 5000, "\nBogus 1\n", 9);
+	len = 5009;
+	ck_assert(!parse_bytes(text, len));
+	ck_assert_msg(strstr(err, "nul.conf:1: line longer than 4094 bytes") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "nul.conf:2: unknown key") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "yyyy") == NULL, "%s", err);
+	free(text);
+}
+END_TEST
+
+/* A NUL in a line is itself an error: what follows it would be dropped silently. */
+START_TEST(error_nul_byte)
+{
+	static const char text[] = "Syslog yes\nAuthservID mx.example.net\0evil\n";
+
+	ck_assert(!parse_bytes(text, sizeof(text) - 1));
+	ck_assert_msg(strcmp(err, "nul.conf:2: NUL byte") == 0, "%s", err);
 }
 END_TEST
 
@@ -360,12 +450,16 @@ main(void)
 	tcase_add_test(tc, every_key);
 	tcase_add_test(tc, booleans_and_none);
 	tcase_add_test(tc, later_key_wins);
+	tcase_add_test(tc, dns_cache_size);
 	tcase_add_test(tc, error_unknown_key_names_line);
 	tcase_add_test(tc, error_missing_value);
 	tcase_add_test(tc, error_bad_values);
 	tcase_add_test(tc, error_long_line);
+	tcase_add_test(tc, error_long_line_behind_nul);
+	tcase_add_test(tc, error_nul_byte);
 	tcase_add_test(tc, every_problem_reported);
 	tcase_add_test(tc, ignore_hosts_none);
+	tcase_add_test(tc, trusted_authres_clients);
 	tcase_add_test(tc, error_unreadable_file);
 	tcase_add_test(tc, system_checks);
 	tcase_add_test(tc, set_for_overrides);

@@ -78,11 +78,96 @@ START_TEST(authres_ids)
 	authres_is("\"\"; none", NULL);
 	authres_is("\r\n", NULL);
 	authres_is("\r\nmx.example.net", NULL);		/* not a fold */
-	/* NUL ends the id, as it would for a C-string reader */
-	authres_is_n("mx.example.net\0evil; none", 25, "mx.example.net", "NUL");
+	/* NUL after the id makes it uncertain (a C-string reader stops there, others not) */
+	authres_is_n("mx.example.net\0evil; none", 25, NULL, "NUL");
 	authres_is_n("\0mx.example.net", 15, NULL, "leading NUL");
 	/* len is honoured */
 	authres_is_n("mx.example.netEVIL", 14, "mx.example.net", "len");
+}
+END_TEST
+
+/*
+ * RFC 8601 section 5: a field that claims our authserv-id, from outside
+ * our trust boundary, MUST be deleted.  An id we cannot read with
+ * certainty might be ours to another reader, so it is treated as ours.
+ */
+static void
+ours_is_n(const char *value, size_t len, bool want, const char *label)
+{
+	ck_assert_msg(am_authres_maybe_ours(value, len, "mx.example.net") == want,
+	    "%s: maybe_ours %d, want %d", label, !want, want);
+}
+
+static void
+ours_is(const char *value, bool want)
+{
+	ours_is_n(value, strlen(value), want, value);
+}
+
+/* depth nested comments, then tail; its length */
+static size_t
+nested(char *v, size_t depth, const char *tail)
+{
+	memset(v, '(', depth);
+	memset(v + depth, ')', depth);
+	strcpy(v + 2 * depth, tail);
+	return strlen(v);
+}
+
+START_TEST(authres_maybe_ours_fails_closed)
+{
+	char v[600];
+	size_t n;
+
+	/* 65 nested comments, one past AM_NEST_MAX, before our id or another */
+	n = nested(v, 65, " mx.example.net; dmarc=pass");
+	ours_is_n(v, n, true, "65 nested comments, our id");
+	authres_is_n(v, n, NULL, "65 nested comments");
+	n = nested(v, 65, " other.example; dmarc=pass");
+	ours_is_n(v, n, true, "65 nested comments, other id");
+	/* 64 are still read, and the id after them is known */
+	n = nested(v, 64, " mx.example.net; dmarc=pass");
+	ours_is_n(v, n, true, "64 nested comments, our id");
+	n = nested(v, 64, " other.example; dmarc=pass");
+	ours_is_n(v, n, false, "64 nested comments, other id");
+	ours_is("(bare\rCR) mx.example.net; dmarc=pass", true);
+	ours_is("(bare\rCR) other.example; dmarc=pass", true);
+	ours_is("(bare\nLF) other.example; dmarc=pass", true);
+	ours_is("(escaped \\\rCR) other.example; dmarc=pass", false);	/* obs-qp */
+	ours_is("(unterminated mx.example.net; dmarc=pass", true);
+	ours_is("(unterminated other.example; dmarc=pass", true);
+	ours_is("mx.example.net.; dmarc=pass", true);
+	ours_is("MX.Example.NET.; dmarc=pass", true);
+	ours_is("mx.example.net..; dmarc=pass", false);
+	/* RFC 8601 2.2: authserv-id [CFWS authres-version]; "/" ends the token, "/1" is garbage */
+	ours_is("mx.example.net/1; dmarc=pass", true);
+	authres_is("mx.example.net/1; dmarc=pass", NULL);
+	ours_is("other.example/1; dmarc=pass", true);
+	ours_is("mx.example.net 1; dmarc=pass", true);
+	ours_is("mx.example.net (c) 1 (d) ; dmarc=pass", true);
+	ours_is("other.example 1; dmarc=pass", false);
+	ours_is("mx.example.net 1 2; dmarc=pass", true);
+	ours_is("mx.example.net (unterminated; dmarc=pass", true);
+	ours_is("mx.example.net\r; dmarc=pass", true);
+	ours_is("mx.example.net!x; dmarc=pass", true);	/* a stricter reader stops at '!' */
+	ours_is("mx.example.net.evil; dmarc=pass", false);
+	ours_is("mx.example.netx; dmarc=pass", false);
+	ours_is("\"mx.example.net; dmarc=pass", true);	/* unterminated quote */
+	ours_is("\"mx.example.\rnet\"; dmarc=pass", true);
+	ours_is_n("\"mx.example\0.net\"; dmarc=pass", 29, true, "NUL in quotes");
+	ours_is_n("mx.example\0.net; dmarc=pass", 27, true, "NUL in token");
+	ours_is("\"mx.example.net\"; dmarc=pass", true);
+	ours_is("\"other.example\"; dmarc=pass", false);
+	ours_is("", true);
+	ours_is("; dmarc=pass", true);
+	ours_is("\x01mx.example.net; dmarc=pass", true);
+	/* well-formed fields of others stay, with or without results */
+	ours_is("other.example; spf=pass smtp.mailfrom=other.example", false);
+	ours_is(" (c) other.example\r\n\t; none", false);
+	ours_is("other.example", false);
+	/* one trailing dot of our own AuthservID is ignored too */
+	ck_assert(am_authres_maybe_ours("mx.example.net; none", 20, "MX.example.net."));
+	ck_assert(!am_authres_maybe_ours("mx.example.ne; none", 19, "mx.example.net"));
 }
 END_TEST
 
@@ -487,6 +572,7 @@ main(void)
 	int failed;
 
 	tcase_add_test(ta, authres_ids);
+	tcase_add_test(ta, authres_maybe_ours_fails_closed);
 	tcase_add_test(ta, authres_limits);
 	tcase_add_test(ta, ses_region);
 	suite_add_tcase(s, ta);

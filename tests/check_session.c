@@ -5,7 +5,8 @@
  * they drive it with the edits recorded: ignored and address-less clients
  * pass untouched, forged Authentication-Results carrying our authserv-id
  * are removed and ours inserted once, and RejectFailures enforces
- * p=reject and p=quarantine.  Runs over the pipeline fixture of verdictutil.c.
+ * p=reject and p=quarantine, and an over-long MAIL FROM is never cut into a
+ * shorter domain.  Runs over the pipeline fixture of verdictutil.c.
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/util.h"
 #include "auth/message.h"
@@ -95,8 +97,9 @@ START_TEST(session_passes_ignored_and_addressless_clients)
 	struct recorded r = { "", 0 };
 	am_session *s = am_session_new(eng, true);
 
-	ck_assert_int_eq(am_session_connect(s, NULL), AM_SESSION_ACCEPT);
-	ck_assert_int_eq(am_session_connect(s, "127.0.0.1"), AM_SESSION_ACCEPT);
+	/* CONTINUE, not ACCEPT: their forged Authentication-Results still go (below) */
+	ck_assert_int_eq(am_session_connect(s, NULL), AM_SESSION_CONTINUE);
+	ck_assert_int_eq(am_session_connect(s, "127.0.0.1"), AM_SESSION_CONTINUE);
 	ck_assert_int_eq(session_message(s, raw, len, "<" SES_ENVELOPE ">", &r), AM_SESSION_CONTINUE);
 	ck_assert_str_eq(r.log, "");
 	/* the same session, reconnected by a checked client, checks again */
@@ -106,7 +109,7 @@ START_TEST(session_passes_ignored_and_addressless_clients)
 	/* and a connect from an ignored client on it does not inherit that */
 	r.log[0] = '\0';
 	r.inserts = 0;
-	ck_assert_int_eq(am_session_connect(s, "::1"), AM_SESSION_ACCEPT);
+	ck_assert_int_eq(am_session_connect(s, "::1"), AM_SESSION_CONTINUE);
 	ck_assert_int_eq(session_message(s, raw, len, "<" SES_ENVELOPE ">", &r), AM_SESSION_CONTINUE);
 	ck_assert_str_eq(r.log, "");
 	am_session_free(s);
@@ -148,6 +151,105 @@ START_TEST(session_removes_forged_results_and_inserts_ours)
 }
 END_TEST
 
+/*
+ * Fields a reader could take for ours: #1 behind 65 nested comments (one
+ * past AM_NEST_MAX), #3 behind a bare CR in a comment, #4 behind an
+ * unterminated '(', #5 with a trailing dot, #6 followed by "/1" (RFC 8601
+ * 2.2: authserv-id [CFWS authres-version]; "/" ends the RFC 2045 token, so
+ * this is our id with garbage).  #2 is another's, well formed, and stays.
+ */
+#define FORGED_DELETES	"del Authentication-Results #6;del Authentication-Results #5;" \
+	"del Authentication-Results #4;del Authentication-Results #3;del Authentication-Results #1;"
+
+/* Connect from ip and send one message that starts with those six fields; the edits in r. */
+static enum am_session_action
+send_forged(am_session *s, const char *ip, struct recorded *r)
+{
+	static const char *const rest[] = {
+		" other.example; spf=pass smtp.mailfrom=other.example",
+		" (bare\rCR) " AUTHSERV "; dmarc=pass header.from=example.com",
+		" (unterminated " AUTHSERV "; dmarc=pass header.from=example.com",
+		" " AUTHSERV ".; dmarc=pass header.from=example.com",
+		" " AUTHSERV "/1; dmarc=pass header.from=example.com",
+	};
+	struct am_session_edits ed = { rec_delete, rec_insert, rec_quarantine, r };
+	char nest[256], err[200];
+	size_t i, len, body;
+	char *raw = fixture("ses.eml", &len);
+	enum am_session_action a;
+
+	memset(r, 0, sizeof(*r));
+	memset(nest, '(', 66);
+	memset(nest + 66, ')', 65);
+	nest[0] = ' ';
+	am_strlcpy(nest + 131, " " AUTHSERV "; dmarc=pass header.from=example.com", sizeof(nest) - 131);
+	/* an ACCEPT at connect is not always heard (SMFIP_NR_CONN): the MTA may go on */
+	a = am_session_connect(s, ip);
+	am_session_helo(s, SES_HELO);
+	am_session_mail(s, "<" SES_ENVELOPE ">");
+	am_session_header(s, "Authentication-Results", nest);
+	for (i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
+		am_session_header(s, "Authentication-Results", rest[i]);
+	ck_assert_msg(am_message_split(raw, len, session_header, s, &body, err, sizeof(err)), "split: %s", err);
+	am_session_eoh(s);
+	am_session_body(s, (const unsigned char *)raw + body, len - body);
+	ck_assert_int_eq(am_session_eom(s, "Q1", &ed), AM_SESSION_CONTINUE);
+	free(raw);
+	return a;
+}
+
+/*
+ * RFC 8601 section 5: an MTA "MUST delete any discovered instance of this
+ * header field that claims ... to have been added within its trust
+ * boundary but that did not come directly from another trusted MTA".
+ * Not verifying a client (IgnoreHosts, no address) is not trusting it.
+ */
+START_TEST(session_removes_uncertain_and_forged_results_from_every_client)
+{
+	static const char *const unchecked[] = { NULL, "", "127.0.0.1", "::1" };
+	struct recorded r;
+	am_session *s = am_session_new(eng, true);
+	size_t i;
+
+	ck_assert_int_eq(send_forged(s, SES_CLIENT, &r), AM_SESSION_CONTINUE);
+	ck_assert_msg(strncmp(r.log, FORGED_DELETES "ins ", strlen(FORGED_DELETES) + 4) == 0, "edits: %s", r.log);
+	ck_assert_uint_eq(r.inserts, 1);
+	for (i = 0; i < sizeof(unchecked) / sizeof(unchecked[0]); i++) {
+		/* unchecked, no header of ours, but the forgeries go */
+		ck_assert_int_eq(send_forged(s, unchecked[i], &r), AM_SESSION_CONTINUE);
+		ck_assert_msg(strcmp(r.log, FORGED_DELETES) == 0, "client %s: edits: %s",
+		    unchecked[i] ? unchecked[i] : "(none)", r.log);
+	}
+	am_session_free(s);
+}
+END_TEST
+
+START_TEST(session_keeps_results_of_trusted_authres_clients)
+{
+	struct recorded r;
+	am_session *s = am_session_new(eng, false);
+	char err[200];
+
+	ck_assert_msg(am_conf_set(&conf, "TrustedAuthResClients", "127.0.0.1, 192.0.2.0/24", err, sizeof(err)),
+	    "%s", err);
+	/* a re-injecting content filter in IgnoreHosts: nothing to do at all */
+	ck_assert_int_eq(send_forged(s, "127.0.0.1", &r), AM_SESSION_ACCEPT);
+	ck_assert_str_eq(r.log, "");
+	/* trusted and checked: its fields stay, ours is added */
+	ck_assert_int_eq(send_forged(s, "192.0.2.7", &r), AM_SESSION_CONTINUE);
+	ck_assert_msg(strncmp(r.log, "ins ", 4) == 0, "edits: %s", r.log);
+	ck_assert_uint_eq(r.inserts, 1);
+	/* not listed: removed, whether ignored or checked; no address is never trusted */
+	ck_assert_int_eq(send_forged(s, "::1", &r), AM_SESSION_CONTINUE);
+	ck_assert_str_eq(r.log, FORGED_DELETES);
+	ck_assert_int_eq(send_forged(s, NULL, &r), AM_SESSION_CONTINUE);
+	ck_assert_str_eq(r.log, FORGED_DELETES);
+	ck_assert_int_eq(send_forged(s, SES_CLIENT, &r), AM_SESSION_CONTINUE);
+	ck_assert_msg(strncmp(r.log, FORGED_DELETES "ins ", strlen(FORGED_DELETES) + 4) == 0, "edits: %s", r.log);
+	am_session_free(s);
+}
+END_TEST
+
 START_TEST(session_enforces_dmarc_under_reject_failures)
 {
 	static const char msg_reject[] =
@@ -185,6 +287,60 @@ START_TEST(session_enforces_dmarc_under_reject_failures)
 }
 END_TEST
 
+/*
+ * A 600-octet MAIL FROM.  Cut at 511 octets it would read
+ * "aaa...@us-east-1.amazonses.com", whose SPF passes SES_CLIENT; whole,
+ * it is past RFC 5321's 256 octets and gives no domain to check, which
+ * RFC 7208 4.3 (and 2.6.1) make "none".
+ */
+START_TEST(session_overlong_mail_from_checks_no_cut_domain)
+{
+	char path[] = "/tmp/check_session_log_XXXXXX", err[256], mail_from[700], *p;
+	size_t len, loglen;
+	char *raw = fixture("ses.eml", &len), *log;
+	struct recorded r = { "", 0 };
+	struct jval *rec;
+	am_session *s;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert(am_conf_set(&conf, "AlignmentLog", path, err, sizeof(err)));
+	ck_assert_msg(am_pipeline_open_log(eng, err, sizeof(err)), "%s", err);
+	p = mail_from;
+	*p++ = '<';
+	memset(p, 'a', 487);
+	p += 487;
+	p += sprintf(p, "@us-east-1.amazonses.com.");
+	memset(p, 'b', 40);
+	p += 40;
+	*p++ = '.';
+	memset(p, 'c', 39);
+	p += 39;
+	strcpy(p, ".example>");
+	ck_assert_uint_eq(strlen(mail_from), 602);
+
+	s = am_session_new(eng, true);
+	ck_assert_int_eq(am_session_connect(s, SES_CLIENT), AM_SESSION_CONTINUE);
+	ck_assert_int_eq(session_message(s, raw, len, mail_from, &r), AM_SESSION_CONTINUE);
+	ck_assert_msg(strstr(r.log, "spf=none (MAIL FROM of 600 octets is too long") != NULL, "edits: %s", r.log);
+	ck_assert_msg(strstr(r.log, "smtp.mailfrom=") == NULL, "edits: %s", r.log);
+	am_session_free(s);
+
+	log = tu_slurp(path, &loglen);
+	unlink(path);
+	ck_assert_ptr_nonnull(log);
+	rec = json_must_parse(log, loglen);
+	ck_assert_str_eq(jstr(jget(rec, "spf"), "result"), "none");
+	ck_assert_str_eq(jstr(jget(rec, "spf"), "domain"), "");
+	ck_assert_ptr_null(strchr(jstr(rec, "mail_from"), '@'));
+	ck_assert_ptr_null(strstr(log, "us-east-1.amazonses.com\""));
+	jfree(rec);
+	free(log);
+	free(raw);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -197,7 +353,10 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, session_passes_ignored_and_addressless_clients);
 	tcase_add_test(tc, session_removes_forged_results_and_inserts_ours);
+	tcase_add_test(tc, session_removes_uncertain_and_forged_results_from_every_client);
+	tcase_add_test(tc, session_keeps_results_of_trusted_authres_clients);
 	tcase_add_test(tc, session_enforces_dmarc_under_reject_failures);
+	tcase_add_test(tc, session_overlong_mail_from_checks_no_cut_domain);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);

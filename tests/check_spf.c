@@ -292,6 +292,27 @@ START_TEST(bad_input)
 }
 END_TEST
 
+/* RFC 7208 4.3: a domain past 253 octets is "none", and is not reported cut to fit. */
+START_TEST(overlong_domain_not_cut)
+{
+	struct am_spf_verdict v;
+	char from[400], *p = from;
+	int i;
+
+	p += sprintf(p, "a@");
+	for (i = 0; i < 5; i++) {
+		memset(p, 'x', 59);
+		p += 59;
+		*p++ = '.';
+	}
+	strcpy(p, "example.com");	/* 300 + 11 octets, every label under 64 */
+	v = check("192.0.2.1", "h.example", from);
+	EXPECT(v, AM_SPF_NONE);
+	ck_assert_str_eq(v.domain, "");
+	ck_assert_str_eq(v.reason, "domain longer than 253 octets");
+}
+END_TEST
+
 /* ---- limits ---------------------------------------------------------------- */
 
 START_TEST(dns_lookup_limit)
@@ -704,6 +725,7 @@ spf_suite(void)
 	tcase_add_test(tc, ipv6_client);
 	tcase_add_test(tc, loopback_not_exempt);
 	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, overlong_domain_not_cut);
 	tcase_add_test(tc, dns_lookup_limit);
 	tcase_add_test(tc, dns_lookup_limit_across_includes);
 	tcase_add_test(tc, void_lookup_limit);

@@ -3,12 +3,14 @@
  * message.h).
  *
  * Owns: the authserv-id of an Authentication-Results field (RFC 8601
- * section 2.2), which decides whether the field is a forgery of ours to
- * remove, and the region of an Amazon SES Feedback-ID.
+ * section 2.2) and whether the field may be ours, which decides whether
+ * it is a forgery to remove, and the region of an Amazon SES Feedback-ID.
  *
  * Errors: nothing is logged; both readers return false with an empty
- * result when there is no id, and never hand out a truncated one.  One
- * forward pass, never reads outside [value, value + len).
+ * result when there is no id, and never hand out a truncated one.  An
+ * authserv-id that cannot be read with certainty counts as ours (fail
+ * closed: another reader might see ours in it).  One forward pass, never
+ * reads outside [value, value + len).
  *
  * Threads: any; no state outside the caller's buffers.
  */
@@ -38,47 +40,84 @@ out_put(char *out, size_t outlen, size_t *n, unsigned char c)
 	return true;
 }
 
-/*
- * The id ends at WSP, a line end, '(' (CFWS), ';', or a control
- * character; NUL in particular ends it as it would for any C-string
- * reader, so "mx.example.net\0x" is recognised as our id and removed.
- */
+/* RFC 2045 tspecials: authserv-id = value = token / quoted-string. */
 static bool
-authserv_token(const unsigned char *p, const unsigned char *end, char *out,
+is_tspecial(unsigned char c)
+{
+	return c != '\0' && strchr("()<>@,;:\\\"/[]?=", c) != NULL;
+}
+
+/* A fold (CRLF or LF, then WSP) at p; its line-end length, else 0. */
+static size_t
+fold_at(const unsigned char *p, const unsigned char *end)
+{
+	size_t n = (*p == '\r' && p + 1 < end && p[1] == '\n') ? 2 : (*p == '\n' ? 1 : 0);
+
+	return (n > 0 && p + n < end && am_lex_is_wsp(p[n])) ? n : 0;
+}
+
+/* token: ends at SP, a control (checked by the caller) or a tspecial. */
+static bool
+authserv_token(const unsigned char **pp, const unsigned char *end, char *out,
     size_t outlen, size_t *n)
 {
-	for (; p < end; p++) {
-		if (*p <= ' ' || *p == 0x7f || *p == '(' || *p == ';')
-			break;
+	const unsigned char *p;
+
+	for (p = *pp; p < end && *p > ' ' && *p != 0x7f && !is_tspecial(*p); p++)
 		if (!out_put(out, outlen, n, *p))
 			return false;
-	}
+	*pp = p;
 	return true;
 }
 
 /*
- * quoted-string, unquoted: escapes resolved, folds (CRLF/LF) dropped.
- * Unfolding comes first (RFC 5322 2.2.3): a backslash before a fold
- * escapes the WSP after it, so a CR or LF never reaches the id.
+ * quoted-string, unquoted: escapes resolved, folds dropped (the WSP
+ * stays).  Unfolding comes first (RFC 5322 2.2.3): a backslash before a
+ * fold escapes the WSP after it.  NUL, a bare CR or LF, or no closing
+ * quote: false, since readers disagree on what such a string says.
  */
 static bool
-authserv_quoted(const unsigned char *p, const unsigned char *end, char *out,
+authserv_quoted(const unsigned char **pp, const unsigned char *end, char *out,
     size_t outlen, size_t *n)
 {
-	for (p++; p < end && *p != '"' && *p != '\0'; p++) {
-		if (*p == '\r' || *p == '\n')
-			continue;	/* FWS = CRLF WSP: the WSP stays */
-		if (*p == '\\') {
-			do
-				p++;
-			while (p < end && (*p == '\r' || *p == '\n'));
-			if (p >= end || *p == '\0')
-				break;
-		}
-		if (!out_put(out, outlen, n, *p))
+	const unsigned char *p;
+	size_t f;
+
+	for (p = *pp + 1; p < end && *p != '"'; p++) {
+		if (*p == '\\' && p + 1 < end)
+			p++;
+		if ((f = fold_at(p, end)) > 0)
+			p += f;		/* FWS = CRLF WSP: the WSP stays */
+		else if (*p == '\r' || *p == '\n' || *p == '\0')
+			return false;
+		if (p >= end || !out_put(out, outlen, n, *p))
 			return false;
 	}
+	if (p >= end)
+		return false;
+	*pp = p + 1;
 	return true;
+}
+
+/*
+ * After the id, RFC 8601 2.2 allows [CFWS [authres-version]] [CFWS],
+ * then ";" or the end.  Anything else ("mx.example.net/1", a control, a
+ * broken comment) makes the id uncertain.
+ */
+static bool
+authserv_rest(const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char *id_end = p;
+
+	if (!am_lex_skip_cfws(&p, end))
+		return false;
+	if (p < end && *p >= '0' && *p <= '9' && p > id_end) {
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		if (!am_lex_skip_cfws(&p, end))
+			return false;
+	}
+	return p == end || *p == ';';
 }
 
 bool
@@ -96,15 +135,47 @@ am_authres_authserv_id(const char *value, size_t len, char *out, size_t outlen)
 	p = (const unsigned char *)value;
 	end = p + len;
 	if (!am_lex_skip_cfws(&p, end) || p >= end)
-		return false;	/* nothing, or an unterminated comment */
+		return false;	/* nothing, or a broken comment (too deep, bare CR, unterminated) */
 	if (*p == '"')
-		ok = authserv_quoted(p, end, out, outlen, &n);
+		ok = authserv_quoted(&p, end, out, outlen, &n);
 	else
-		ok = authserv_token(p, end, out, outlen, &n);
-	if (!ok || n == 0) {
+		ok = authserv_token(&p, end, out, outlen, &n);
+	if (!ok || n == 0 || !authserv_rest(p, end)) {
 		out[0] = '\0';
 		return false;
 	}
+	return true;
+}
+
+/* The characters AuthservID may hold (conf.c). */
+static bool
+is_id_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '.' || c == '_';
+}
+
+bool
+am_authres_maybe_ours(const char *value, size_t len, const char *ours)
+{
+	char id[256];
+	size_t i, idlen = 0, ourlen = strlen(ours);
+
+	if (!am_authres_authserv_id(value, len, id, sizeof(id)))
+		return true;
+	/* "ours!x" could read as ours to a reader that stops earlier than RFC 2045 */
+	while (is_id_char((unsigned char)id[idlen]))
+		idlen++;
+	/* a trailing dot names the same host (RFC 1034 3.1) */
+	if (idlen > 0 && id[idlen - 1] == '.')
+		idlen--;
+	if (ourlen > 0 && ours[ourlen - 1] == '.')
+		ourlen--;
+	if (idlen != ourlen)
+		return false;
+	for (i = 0; i < idlen; i++)
+		if (am_lex_lower((unsigned char)id[i]) != am_lex_lower((unsigned char)ours[i]))
+			return false;
 	return true;
 }
 

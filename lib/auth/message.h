@@ -5,7 +5,8 @@
  * untrusted input.  One header for a family of files:
  *   message-from.c   the From header's domain
  *   message-ids.c    the authserv-id of an Authentication-Results header
- *                    (for forgery removal), the SES Feedback-ID region
+ *                    and whether it may be ours (forgery removal), the
+ *                    SES Feedback-ID region
  *   message.c        splitting a saved message (offline -t) into header
  *                    fields and body
  *   message-lex.c    the RFC 5322 lexer they share (message-lex.h)
@@ -39,10 +40,19 @@ enum am_from_status am_from_domain(const char *value, size_t len, char *domain, 
 
 /*
  * The authserv-id of an Authentication-Results field value: the first
- * token, comments (RFC 5322 CFWS) skipped, quoted-string unquoted.
- * false when there is none.
+ * token (RFC 2045, so "/" ends it), comments (RFC 5322 CFWS) skipped,
+ * quoted-string unquoted.  false when there is none or it is not certain:
+ * a broken comment before or after it, NUL or a bare CR/LF, an
+ * unterminated quote, or anything but [version] and ";" after it.
  */
 bool	am_authres_authserv_id(const char *value, size_t len, char *out, size_t outlen);
+/*
+ * Could this Authentication-Results field be ours (RFC 8601 section 5)?
+ * true when its authserv-id is ours (any case, one trailing dot ignored,
+ * or ours followed by a character no host name has) and whenever
+ * am_authres_authserv_id cannot read one: fail closed.
+ */
+bool	am_authres_maybe_ours(const char *value, size_t len, const char *ours);
 
 /* Region of a Feedback-ID such as "1.us-east-1.abc=:AmazonSES"; false if not SES. */
 bool	am_ses_feedback_region(const char *value, size_t len, char *region, size_t regionlen);

@@ -462,18 +462,23 @@ am_spf_check(am_spf *spf, const char *client_ip, const char *helo,
 	struct spf_call call;
 	jmp_buf jb;
 	char ip[AM_IP_MAX];
-	const char *at;
+	const char *at, *domain;
+	bool too_long;
 	int af;
 
 	memset(out, 0, sizeof(*out));
 	out->result = AM_SPF_NONE;
 	out->helo_identity = mail_from == NULL || *mail_from == '\0';
 	if (out->helo_identity)
-		am_strlcpy(out->domain, helo != NULL ? helo : "", sizeof(out->domain));
+		domain = helo != NULL ? helo : "";
 	else {
 		at = strrchr(mail_from, '@');
-		am_strlcpy(out->domain, at != NULL ? at + 1 : mail_from, sizeof(out->domain));
+		domain = at != NULL ? at + 1 : mail_from;
 	}
+	/* Never a cut name: it would be reported as the domain checked. */
+	too_long = strlen(domain) >= sizeof(out->domain);
+	if (!too_long)
+		am_strlcpy(out->domain, domain, sizeof(out->domain));
 	am_domain_normalize(out->domain);
 	if (spf == NULL) {
 		out->result = AM_SPF_TEMPERROR;
@@ -485,9 +490,9 @@ am_spf_check(am_spf *spf, const char *client_ip, const char *helo,
 		return;
 	}
 	/* RFC 7208 4.3: a malformed or single-label domain is "none". */
-	if (!spf_dns_domain_ok(out->domain, true)) {
-		spf_reason(out, out->domain[0] == '\0' ? "no domain to check" :
-		    "malformed domain");
+	if (too_long || !spf_dns_domain_ok(out->domain, true)) {
+		spf_reason(out, too_long ? "domain longer than 253 octets" :
+		    out->domain[0] == '\0' ? "no domain to check" : "malformed domain");
 		return;
 	}
 

@@ -45,7 +45,6 @@
  * message facing a dead nameserver waits about one DNSTimeout in all.
  */
 #define RECENT_TIMEOUTS 64
-#define DNSCACHE_ENTRIES 20000		/* answers kept in process (see dnscache.h) */
 
 struct resolver_recent_timeout {
 	char	name[256];
@@ -491,6 +490,13 @@ am_resolver_check_nameservers(const char *nameservers, char *err, size_t errlen)
 am_resolver *
 am_resolver_new(const char *nameservers, unsigned timeout_ms, char *err, size_t errlen)
 {
+	return am_resolver_new_sized(nameservers, timeout_ms, AM_RESOLVER_CACHE_DEFAULT, err, errlen);
+}
+
+am_resolver *
+am_resolver_new_sized(const char *nameservers, unsigned timeout_ms, size_t cache_bytes,
+    char *err, size_t errlen)
+{
 	am_resolver *r;
 
 	/* Blank means the system's resolv.conf. */
@@ -501,7 +507,7 @@ am_resolver_new(const char *nameservers, unsigned timeout_ms, char *err, size_t 
 		return NULL;
 	r = am_xcalloc(1, sizeof(*r));
 	r->timeout_ms = timeout_ms;
-	r->cache = am_dnscache_new(DNSCACHE_ENTRIES);
+	r->cache = am_dnscache_new(cache_bytes);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_condattr_init(&r->condattr);
 	pthread_condattr_setclock(&r->condattr, CLOCK_MONOTONIC);

@@ -72,11 +72,18 @@ typedef struct am_dns_query am_dns_query;
 /* Backend for tests: answer synchronously; return NULL for "timeout". */
 typedef struct am_dns_answer *(*am_dns_backend_fn)(void *arg, const char *name, int rrtype);
 
+/* The answer cache's bound when none is given (DNSCacheSize's default). */
+#define AM_RESOLVER_CACHE_DEFAULT	((size_t)32 << 20)
+
 /*
  * nameservers: NULL or "" for resolv.conf, else "IP[,IP@PORT...]".
  * timeout_ms: per lookup.  On error returns NULL and writes err.
+ * The answer cache holds AM_RESOLVER_CACHE_DEFAULT bytes.
  */
 am_resolver *am_resolver_new(const char *nameservers, unsigned timeout_ms, char *err, size_t errlen);
+/* The same with the answer cache bounded at cache_bytes (0: no cache). */
+am_resolver *am_resolver_new_sized(const char *nameservers, unsigned timeout_ms, size_t cache_bytes,
+	    char *err, size_t errlen);
 /* Validate a Nameservers value without building anything; false with err. */
 bool	am_resolver_check_nameservers(const char *nameservers, char *err, size_t errlen);
 am_resolver *am_resolver_new_backend(am_dns_backend_fn fn, void *arg, unsigned timeout_ms);

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,10 +51,12 @@ am_conf_defaults(struct am_conf *c)
 	host[sizeof(host) - 1] = '\0';
 	set_string(&c->authserv_id, host);
 	c->dns_timeout = 5;
+	c->dns_cache_size = AM_RESOLVER_CACHE_DEFAULT;
 	c->alignment_log_mode = 0640;
 	set_string(&c->psl_path, AM_DEFAULT_PSL);
 	set_string(&c->ignore_hosts_text, AM_DEFAULT_IGNORE);
 	(void)am_netlist_parse(AM_DEFAULT_IGNORE, &c->ignore_hosts, err, sizeof(err));
+	set_string(&c->trusted_authres_text, "");
 	c->syslog = true;
 	c->syslog_facility = LOG_MAIL;
 	set_string(&c->syslog_facility_name, "mail");
@@ -70,6 +73,8 @@ am_conf_free(struct am_conf *c)
 	free(c->psl_path);
 	free(c->ignore_hosts_text);
 	am_netlist_free(&c->ignore_hosts);
+	free(c->trusted_authres_text);
+	am_netlist_free(&c->trusted_authres);
 	free(c->syslog_facility_name);
 	free(c->user_id);
 	free(c->pid_file);
@@ -205,6 +210,31 @@ set_dns_timeout(struct am_conf *c, const char *v, char *err, size_t errlen)
 	return true;
 }
 
+/* Bytes, or K/M (1024-based) with the suffix; at most 1G so a typo cannot ask for all memory. */
+static bool
+set_dns_cache_size(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = isdigit((unsigned char)*v) ? strtoull(v, &end, 10) : ULLONG_MAX;
+	if (n != ULLONG_MAX && errno == 0) {
+		if ((*end == 'k' || *end == 'K') && end[1] == '\0')
+			n = n > (1ULL << 30) ? ULLONG_MAX : n << 10;
+		else if ((*end == 'm' || *end == 'M') && end[1] == '\0')
+			n = n > (1ULL << 30) ? ULLONG_MAX : n << 20;
+		else if (*end != '\0')
+			n = ULLONG_MAX;
+	}
+	if (errno != 0 || n > (1ULL << 30)) {
+		snprintf(err, errlen, "bad DNSCacheSize \"%s\" (bytes, or with K or M; 0 to 1024M)", v);
+		return false;
+	}
+	c->dns_cache_size = (size_t)n;
+	return true;
+}
+
 static bool
 set_path(char **slot, const char *key, const char *v, char *err, size_t errlen)
 {
@@ -239,8 +269,9 @@ set_psl(struct am_conf *c, const char *v, char *err, size_t errlen)
 	return set_path(&c->psl_path, "PublicSuffixList", v, err, errlen);
 }
 
+/* A comma list of IP[/len], or "none" for the empty list. */
 static bool
-set_ignore_hosts(struct am_conf *c, const char *v, char *err, size_t errlen)
+set_netlist(struct am_netlist *list, char **text, const char *v, char *err, size_t errlen)
 {
 	struct am_netlist l;
 
@@ -248,10 +279,22 @@ set_ignore_hosts(struct am_conf *c, const char *v, char *err, size_t errlen)
 		v = "";
 	if (!am_netlist_parse(v, &l, err, errlen))
 		return false;
-	am_netlist_free(&c->ignore_hosts);
-	c->ignore_hosts = l;
-	set_string(&c->ignore_hosts_text, v);
+	am_netlist_free(list);
+	*list = l;
+	set_string(text, v);
 	return true;
+}
+
+static bool
+set_ignore_hosts(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	return set_netlist(&c->ignore_hosts, &c->ignore_hosts_text, v, err, errlen);
+}
+
+static bool
+set_trusted_authres(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	return set_netlist(&c->trusted_authres, &c->trusted_authres_text, v, err, errlen);
 }
 
 static bool
@@ -341,10 +384,12 @@ static const struct {
 	{ "AuthservID", set_authserv_id },
 	{ "Nameservers", set_nameservers },
 	{ "DNSTimeout", set_dns_timeout },
+	{ "DNSCacheSize", set_dns_cache_size },
 	{ "AlignmentLog", set_alignment_log },
 	{ "AlignmentLogMode", set_alignment_log_mode },
 	{ "PublicSuffixList", set_psl },
 	{ "IgnoreHosts", set_ignore_hosts },
+	{ "TrustedAuthResClients", set_trusted_authres },
 	{ "RejectFailures", set_reject_failures },
 	{ "Syslog", set_syslog },
 	{ "SyslogFacility", set_syslog_facility },
@@ -402,6 +447,33 @@ add_problem(char *err, size_t errlen, unsigned nth, const char *path, unsigned l
 	am_strlcat(err, one, errlen);
 }
 
+/*
+ * One line, without its newline, into buf (at most buflen - 1 bytes
+ * kept); *len is its whole length and *nul whether it held a NUL byte,
+ * counted byte by byte: strlen() after fgets() stops at a NUL and would
+ * hide both.  false at end of file.
+ */
+static bool
+read_line(FILE *fp, char *buf, size_t buflen, size_t *len, bool *nul)
+{
+	size_t n = 0;
+	int ch;
+
+	*nul = false;
+	while ((ch = getc(fp)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			*nul = true;
+		if (n + 1 < buflen)
+			buf[n] = (char)ch;
+		n++;
+	}
+	if (ch == EOF && n == 0)
+		return false;
+	buf[n < buflen ? n : buflen - 1] = '\0';
+	*len = n;
+	return true;
+}
+
 static bool
 load_stream(struct am_conf *c, FILE *fp, const char *path, char *err, size_t errlen)
 {
@@ -409,14 +481,19 @@ load_stream(struct am_conf *c, FILE *fp, const char *path, char *err, size_t err
 	char *key, *value;
 	unsigned lineno = 0, problems = 0;
 	size_t len;
+	bool nul;
 
 	err[0] = '\0';
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	while (read_line(fp, line, sizeof(line), &len, &nul)) {
 		lineno++;
-		len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(fp)) {
-			snprintf(err, errlen, "%s:%u: line longer than %d bytes", path, lineno, CONF_LINE_MAX - 2);
-			return false;	/* the rest of the file is out of step */
+		if (len > CONF_LINE_MAX - 2) {
+			snprintf(msg, sizeof(msg), "line longer than %d bytes", CONF_LINE_MAX - 2);
+			add_problem(err, errlen, problems++, path, lineno, msg);
+			continue;
+		}
+		if (nul) {
+			add_problem(err, errlen, problems++, path, lineno, "NUL byte");
+			continue;
 		}
 		if (!split_line(line, &key, &value))
 			continue;

@@ -6,8 +6,8 @@
  *
  * Errors: nothing is logged; every problem goes to err for the caller and
  * the call returns false.  A file's problems are reported all at once, one
- * "FILE:LINE: message" per line (an over-long line or a read error stops
- * the reading).  Out of memory aborts.
+ * "FILE:LINE: message" per line, an over-long line or a NUL byte in one
+ * included (a read error stops the reading).  Out of memory aborts.
  *
  * Threads: not thread-safe: loading and the system checks run on the main
  * thread at start-up (getpwnam, getgrnam); the loaded struct am_conf is
@@ -35,11 +35,14 @@ struct am_conf {
 	char	*authserv_id;		/* AuthservID; default: host name */
 	char	*nameservers;		/* Nameservers; NULL: resolv.conf */
 	unsigned dns_timeout;		/* DNSTimeout, seconds */
+	size_t	dns_cache_size;		/* DNSCacheSize, bytes; 0: no answer cache */
 	char	*alignment_log;		/* AlignmentLog; NULL: none */
 	unsigned alignment_log_mode;	/* AlignmentLogMode */
 	char	*psl_path;		/* PublicSuffixList */
 	char	*ignore_hosts_text;	/* IgnoreHosts as written */
 	struct am_netlist ignore_hosts;
+	char	*trusted_authres_text;	/* TrustedAuthResClients as written */
+	struct am_netlist trusted_authres;	/* their A-R under our id is kept */
 	bool	reject_failures;	/* RejectFailures */
 	bool	syslog;			/* Syslog */
 	int	syslog_facility;	/* SyslogFacility (LOG_*) */

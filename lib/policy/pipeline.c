@@ -42,11 +42,12 @@ struct am_pipeline {
 };
 
 struct am_pipeline_msg {
-	am_pipeline *eng;
+	am_pipeline *pipeline;
 	struct am_verdict v;
 	am_dkim_msg *dkim;
 	am_dns_query *spf_prefetch;	/* the SPF TXT, started at MAIL FROM */
 	am_dmarc_lookup *dmarc;		/* started at end of headers */
+	size_t	mail_from_overlong;	/* its length when it did not fit v.mail_from, else 0 */
 	unsigned from_headers;
 	bool	eoh_done;
 	bool	eom_done;
@@ -72,7 +73,8 @@ am_pipeline_new_with_resolver(const struct am_conf *c, am_resolver *res, char *e
 am_pipeline *
 am_pipeline_new(const struct am_conf *c, char *err, size_t errlen)
 {
-	am_resolver *res = am_resolver_new(c->nameservers, c->dns_timeout * 1000u, err, errlen);
+	am_resolver *res = am_resolver_new_sized(c->nameservers, c->dns_timeout * 1000u,
+	    c->dns_cache_size, err, errlen);
 
 	return res != NULL ? am_pipeline_new_with_resolver(c, res, err, errlen) : NULL;
 }
@@ -138,21 +140,42 @@ spf_identity_domain(const struct am_verdict *v)
 	return at != NULL ? at + 1 : v->mail_from;
 }
 
+/*
+ * An address too long for the verdict (RFC 5321 4.5.3.1.3 allows 256
+ * octets) keeps only what comes before its first '@', marked as cut:
+ * a cut address would hand SPF, the record and the header a prefix of
+ * its domain as if it were the domain.
+ */
+static void
+mail_from_cut(struct am_verdict *v, const char *mail_from)
+{
+	size_t n = strcspn(mail_from, "@");
+
+	if (n > sizeof(v->mail_from) - 4)
+		n = sizeof(v->mail_from) - 4;
+	memcpy(v->mail_from, mail_from, n);
+	memcpy(v->mail_from + n, "...", 4);
+}
+
 am_pipeline_msg *
 am_pipeline_msg_new(am_pipeline *e, const char *client_ip, const char *helo, const char *mail_from)
 {
 	am_pipeline_msg *c = am_xcalloc(1, sizeof(*c));
 	const char *domain;
 
-	c->eng = e;
+	c->pipeline = e;
 	am_strlcpy(c->v.client_ip, client_ip ? client_ip : "", sizeof(c->v.client_ip));
 	am_strlcpy(c->v.helo, helo ? helo : "", sizeof(c->v.helo));
-	am_strlcpy(c->v.mail_from, mail_from ? mail_from : "", sizeof(c->v.mail_from));
+	if (mail_from != NULL && strlen(mail_from) >= sizeof(c->v.mail_from)) {
+		c->mail_from_overlong = strlen(mail_from);
+		mail_from_cut(&c->v, mail_from);
+	} else
+		am_strlcpy(c->v.mail_from, mail_from ? mail_from : "", sizeof(c->v.mail_from));
 	c->v.from_status = AM_FROM_MISSING;
 	c->dkim = am_dkim_msg_new(e->dkim, NULL);
 	domain = spf_identity_domain(&c->v);
 	/* Warm the resolver's cache: the SPF check at end of headers finds it there. */
-	if (domain[0] != '\0' && strchr(domain, '.') != NULL)
+	if (c->mail_from_overlong == 0 && domain[0] != '\0' && strchr(domain, '.') != NULL)
 		c->spf_prefetch = am_dns_start(e->res, domain, AM_RR_TXT);
 	return c;
 }
@@ -216,7 +239,15 @@ run_spf(am_pipeline_msg *c)
 		am_dns_answer_free(am_dns_wait(c->spf_prefetch));
 		c->spf_prefetch = NULL;
 	}
-	am_spf_check(c->eng->spf, c->v.client_ip, c->v.helo, c->v.mail_from, &c->v.spf);
+	if (c->mail_from_overlong != 0) {
+		/* RFC 7208 4.3 (and 2.6.1): no valid domain to check is "none". */
+		memset(&c->v.spf, 0, sizeof(c->v.spf));
+		c->v.spf.result = AM_SPF_NONE;
+		snprintf(c->v.spf.reason, sizeof(c->v.spf.reason),
+		    "MAIL FROM of %zu octets is too long: no domain checked", c->mail_from_overlong);
+		return;
+	}
+	am_spf_check(c->pipeline->spf, c->v.client_ip, c->v.helo, c->v.mail_from, &c->v.spf);
 }
 
 void
@@ -227,7 +258,7 @@ am_pipeline_msg_eoh(am_pipeline_msg *c)
 	c->eoh_done = true;
 	/* A domainless or doubled From still gets a defined DMARC verdict below. */
 	if (c->v.from_status == AM_FROM_OK)
-		c->dmarc = am_dmarc_start(c->eng->dmarc, c->v.from_domain);
+		c->dmarc = am_dmarc_start(c->pipeline->dmarc, c->v.from_domain);
 	/*
 	 * SPF first: its record was asked at MAIL FROM and the DKIM keys as
 	 * their signature fields arrived, so the SPF chain (include:,
@@ -286,12 +317,12 @@ am_pipeline_msg_eom(am_pipeline_msg *c)
 		am_pipeline_msg_eoh(c);
 	am_dkim_eom(c->dkim, &c->v.dkim);
 	if (c->v.from_status == AM_FROM_OK) {
-		am_dmarc_evaluate(c->eng->dmarc, c->dmarc, c->v.from_domain, &c->v.spf, &c->v.dkim,
-		    pct_roll(c->eng), &c->v.dmarc);
+		am_dmarc_evaluate(c->pipeline->dmarc, c->dmarc, c->v.from_domain, &c->v.spf, &c->v.dkim,
+		    pct_roll(c->pipeline), &c->v.dmarc);
 	} else {
 		dmarc_for_bad_from(c);
 	}
-	am_ses_analyse(c->eng->dmarc, &c->v);
+	am_ses_analyse(c->pipeline->dmarc, &c->v);
 	c->v.ts = time(NULL);
 	return &c->v;
 }

@@ -147,9 +147,10 @@ rob_all_accepted() {
 rob_privileges() {
 	id nobody >/dev/null 2>&1 || { echo "# privileges: no user nobody, skipped"; return 0; }
 	p="$E2E_WORK/priv"
-	mkdir -p "$p/log" && chmod 755 "$p" && chown nobody "$p/log"
+	# The socket is made as nobody: its directory is nobody's (alignmilter.conf(5)).
+	mkdir -p "$p/log" "$p/run" && chmod 755 "$p" && chown nobody "$p/log" "$p/run"
 	cat >"$p/priv.conf" <<EOC
-Socket unix:$p/milter.sock
+Socket unix:$p/run/milter.sock
 UserID nobody
 AuthservID mx.e2e.example
 Nameservers 127.0.0.1@$FRONT_PORT
@@ -160,7 +161,7 @@ EOC
 	"$ALIGNMILTER" -f -c "$p/priv.conf" </dev/null >"$p/milter.log" 2>&1 &
 	ppid=$!
 	i=0
-	while [ ! -S "$p/milter.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	while [ ! -S "$p/run/milter.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	sleep 0.3
 	uids=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$ppid/status")
 	gids=$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "/proc/$ppid/status")
@@ -168,10 +169,10 @@ EOC
 	check "UserID nobody: real/effective/saved/fs uid all $want_u after binding (got $uids)" \
 		test "$uids" = "$want_u $want_u $want_u $want_u"
 	check "UserID nobody: all gids $want_g (got $gids)" test "$gids" = "$want_g $want_g $want_g $want_g"
-	sock=$(stat -c '%a %U' "$p/milter.sock" 2>/dev/null)
+	sock=$(stat -c '%a %U' "$p/run/milter.sock" 2>/dev/null)
 	check "unix socket: mode 660 (default SocketMode), owned by nobody (got $sock)" test "$sock" = "660 nobody"
 	check "a message through the unix socket, served by the unprivileged milter" \
-		"$E2E_PY" "$ROB_DIR/milterproto.py" one "$E2E_WORK" "$p/milter.sock"
+		"$E2E_PY" "$ROB_DIR/milterproto.py" one "$E2E_WORK" "$p/run/milter.sock"
 	lg=$(stat -c '%a %U' "$p/log/alignment.log" 2>/dev/null)
 	check "alignment log: mode 640 (default AlignmentLogMode), owned by nobody (got $lg)" test "$lg" = "640 nobody"
 	kill -TERM "$ppid" 2>/dev/null

@@ -38,6 +38,7 @@
 #include "report-html.h"
 #include "report-xml.h"
 #include "report.h"
+#include "reportfile.h"
 
 #define PROG		"alignmilter-report"
 #define LINE_MAX_BYTES	(1024 * 1024)	/* longer lines are not records */
@@ -358,7 +359,7 @@ static bool
 write_report(const struct opts *o, const struct tally *t)
 {
 	struct am_buf b;
-	FILE *f;
+	char err[600];
 	bool ok;
 
 	am_buf_init(&b);
@@ -370,15 +371,8 @@ write_report(const struct opts *o, const struct tally *t)
 		am_report_text(&t->report, &b);
 	if (o->out != OUT_HTML || strcmp(o->html_path, "-") == 0) {
 		ok = write_all(stdout, "standard output", &b);
-	} else if ((f = fopen(o->html_path, "w")) == NULL) {
-		fprintf(stderr, PROG ": %s: cannot create: %s\n", o->html_path, strerror(errno));
-		ok = false;
-	} else {
-		ok = write_all(f, o->html_path, &b);
-		if (fclose(f) != 0 && ok) {
-			fprintf(stderr, PROG ": %s: write error: %s\n", o->html_path, strerror(errno));
-			ok = false;
-		}
+	} else if (!(ok = am_reportfile_write(o->html_path, b.data, b.len, err, sizeof(err)))) {
+		fprintf(stderr, PROG ": cannot write %s\n", err);
 	}
 	am_buf_free(&b);
 	return ok;

@@ -17,6 +17,7 @@
 
 /* Application-specific. */
 #include "report-xml.h"
+#include "reportfile.h"
 #include "reportmap.h"
 
 #define DAY 86400
@@ -318,27 +319,6 @@ safe_name(const char *s, char *out, size_t outlen)
 		am_strlcpy(out, "_", outlen);
 }
 
-static int
-write_file(const char *path, const struct am_buf *b, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fwrite(b->data, 1, b->len, f) != b->len || fflush(f) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(f);
-		return -1;
-	}
-	if (fclose(f) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 static const struct am_dmarcxml *sort_ctx;
 
 static int
@@ -404,7 +384,7 @@ am_dmarcxml_write(const struct am_dmarcxml *x, const char *dir, const char *org,
 			files = -1;
 			break;
 		}
-		if (write_file(path, &b, err, errlen) != 0) {
+		if (!am_reportfile_write(path, b.data, b.len, err, errlen)) {
 			files = -1;
 			break;
 		}
