@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Utility library. */
@@ -30,6 +31,7 @@ struct am_appendfile {
 	char	*path;
 	unsigned mode;
 	atomic_bool failing;		/* an outage already reported */
+	atomic_bool line_open;		/* a cut record left the file inside a line */
 };
 
 static int
@@ -61,13 +63,32 @@ am_appendfile_open(const char *path, unsigned mode, char *err, size_t errlen)
 	return lf;
 }
 
+/*
+ * One record, in one writev(2) so concurrent records never interleave.
+ * A short write on a regular file means the disk is full: the record is
+ * lost and the file ends inside a line; the next record then starts with
+ * a newline of its own, so a reader loses the cut record only.
+ */
 static bool
-write_all(int fd, const char *rec, size_t len)
+write_record(am_appendfile *lf, const char *rec, size_t len)
 {
-	ssize_t n = write(fd, rec, len);
+	struct iovec iov[2] = { { (void *)"\n", 1 }, { (void *)rec, len } };
+	bool lead = atomic_load(&lf->line_open);
+	size_t want = len + (lead ? 1 : 0);
+	ssize_t n = writev(lf->fd, lead ? iov : iov + 1, lead ? 2 : 1);
 
-	/* A short write on a regular file means the disk is full: count it as failed. */
-	return n >= 0 && (size_t)n == len;
+	if (n >= 0 && (size_t)n == want) {
+		if (lead)
+			atomic_store(&lf->line_open, false);
+		return true;
+	}
+	if (n >= 0) {
+		/* Only the leading newline made it: the file ends on a whole line. */
+		if (n > 0)
+			atomic_store(&lf->line_open, !(lead && n == 1));
+		errno = ENOSPC;
+	}
+	return false;
 }
 
 bool
@@ -77,7 +98,7 @@ am_appendfile_append(am_appendfile *lf, const char *rec, size_t len)
 	int saved;
 
 	pthread_rwlock_rdlock(&lf->lock);
-	ok = write_all(lf->fd, rec, len);
+	ok = write_record(lf, rec, len);
 	saved = errno;
 	pthread_rwlock_unlock(&lf->lock);
 	if (!ok && !atomic_exchange(&lf->failing, true))
@@ -101,6 +122,7 @@ am_appendfile_reopen(am_appendfile *lf)
 	pthread_rwlock_wrlock(&lf->lock);
 	close(lf->fd);
 	lf->fd = fd;
+	atomic_store(&lf->line_open, false);	/* a new file starts on a whole line */
 	pthread_rwlock_unlock(&lf->lock);
 	return true;
 }

@@ -6,7 +6,8 @@
  * threads never interleave), reopened on SIGHUP for log rotation.
  *
  * Errors: am_appendfile_open() returns NULL with err.  A failed append
- * returns false and is logged once per outage (am_log, LOG_ERR; LOG_NOTICE
+ * returns false (a record cut by a full disk is lost, and the next record
+ * starts on a line of its own) and is logged once per outage (am_log, LOG_ERR; LOG_NOTICE
  * when writing works again); a failed reopen is logged (LOG_ERR), returns
  * false and keeps the old descriptor.  Never stops mail.  Out of memory
  * aborts.
