@@ -458,6 +458,43 @@ START_TEST(test_backend)
 }
 END_TEST
 
+/*
+ * A query complete when started (an impossible name, a test backend's
+ * answer) may be waited for or cancelled after am_resolver_free: it must
+ * not touch the freed resolver (the sanitizer build catches a read).
+ */
+START_TEST(test_complete_queries_outlive_resolver)
+{
+	char name[300];
+	struct fakezone *fz = fz_new();
+	am_resolver *r;
+	struct am_dns_answer *a;
+	am_dns_query *q1, *q2;
+
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	r = cr_mkres("127.0.0.1@9", 500);
+	q1 = am_dns_start(r, name, AM_RR_TXT);		/* longer than any domain name */
+	q2 = am_dns_start(r, name, AM_RR_A);
+	am_resolver_free(r);
+	a = am_dns_wait(q1);
+	ck_assert_int_eq(a->status, AM_DNS_NXDOMAIN);
+	am_dns_answer_free(a);
+	am_dns_cancel(q2);
+
+	fz_add_txt(fz, "x.example", "hello");
+	r = am_resolver_new_backend(fz_backend, fz, 500);
+	q1 = am_dns_start(r, "x.example", AM_RR_TXT);
+	q2 = am_dns_start(r, "x.example", AM_RR_TXT);
+	am_resolver_free(r);
+	a = am_dns_wait(q1);
+	ck_assert_int_eq(a->status, AM_DNS_OK);
+	am_dns_answer_free(a);
+	am_dns_cancel(q2);
+	fz_free(fz);
+}
+END_TEST
+
 static Suite *
 resolver_suite(void)
 {
@@ -478,6 +515,7 @@ resolver_suite(void)
 	tcase_add_test(tc, test_ipv6_forwarder);
 	tcase_add_test(tc, test_forwarder_list);
 	tcase_add_test(tc, test_backend);
+	tcase_add_test(tc, test_complete_queries_outlive_resolver);
 	suite_add_tcase(s, tc);
 	return s;
 }

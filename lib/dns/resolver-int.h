@@ -27,7 +27,14 @@
 
 /* One lookup.  The backend reads name and rrtype only; the rest is the API's. */
 struct am_dns_query {
-	am_resolver *res;		/* NULL once detached by am_resolver_free */
+	/*
+	 * The resolver, while the query is the libunbound backend's; NULL
+	 * for a query complete when started (cache hit, impossible name,
+	 * recent timeout, test backend) and once detached by
+	 * am_resolver_free: such a query never touches the resolver again.
+	 */
+	am_resolver *res;
+	bool	cond_ready;		/* cond was initialised */
 	struct am_dns_answer *answer;	/* set once done */
 	/* libunbound backend only (guarded by the resolver's lock): */
 	bool	done;

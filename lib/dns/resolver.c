@@ -331,17 +331,20 @@ resolver_query_start(am_resolver *r, const char *name, int rrtype)
 	q->rrtype = rrtype;
 	am_strlcpy(q->name, name, sizeof(q->name));
 	pthread_cond_init(&q->cond, &r->condattr);
+	q->cond_ready = true;
 	resolver_deadline(&q->deadline, r->timeout_ms);
 	/* Longer than any domain name (253 + optional dot): cannot exist. */
 	if (nlen == 0 || nlen > 254 || (nlen == 254 && name[253] != '.')) {
 		q->answer = am_dns_answer_new(AM_DNS_NXDOMAIN, rrtype);
 		am_resolver_canonname(q->answer, q->name);
 		q->done = true;
+		q->res = NULL;		/* complete: may outlive the resolver */
 		return q;
 	}
 	/* Warm: answered from our own cache, no trip through the backend's threads. */
 	if ((q->answer = am_dnscache_get(r->cache, name, rrtype)) != NULL) {
 		q->done = true;
+		q->res = NULL;
 		return q;
 	}
 	pthread_mutex_lock(&r->mu);
@@ -349,6 +352,7 @@ resolver_query_start(am_resolver *r, const char *name, int rrtype)
 		q->answer = am_dns_answer_new(AM_DNS_TIMEOUT, rrtype);
 		am_resolver_canonname(q->answer, q->name);
 		q->done = true;
+		q->res = NULL;
 		pthread_mutex_unlock(&r->mu);
 		return q;
 	}
@@ -552,7 +556,7 @@ resolver_backend_start(am_resolver *r, const char *name, int rrtype)
 {
 	am_dns_query *q = am_xcalloc(1, sizeof(*q));
 
-	q->res = r;
+	/* Complete at once: q->res stays NULL, q may outlive r. */
 	q->answer = r->backend(r->backend_arg, name, rrtype);
 	if (q->answer == NULL)
 		q->answer = am_dns_answer_new(AM_DNS_TIMEOUT, rrtype);
@@ -575,13 +579,13 @@ am_dns_wait(am_dns_query *q)
 {
 	struct am_dns_answer *a;
 
-	/* Backend queries, and queries detached by am_resolver_free, are
-	 * complete already and own no backend state. */
-	if (q->res != NULL && q->res->backend == NULL)
+	/* Queries complete when started, and those detached by
+	 * am_resolver_free, own no backend state (q->res is NULL). */
+	if (q->res != NULL)
 		return resolver_query_wait(q->res, q);
 	a = q->answer;
 	q->answer = NULL;
-	if (q->res == NULL)
+	if (q->cond_ready)
 		pthread_cond_destroy(&q->cond);
 	free(q);
 	return a;
@@ -592,7 +596,7 @@ am_dns_cancel(am_dns_query *q)
 {
 	if (q == NULL)
 		return;
-	if (q->res != NULL && q->res->backend == NULL) {
+	if (q->res != NULL) {
 		resolver_query_cancel(q->res, q);
 		return;
 	}
