@@ -25,7 +25,8 @@
 #include "dns/resolver.h"
 #include "util/util.h"
 
-#define FIXTURE	TOP_SRCDIR "/tests/dns/nsd-fixture.sh"
+#include "nsdfixture.h"
+
 
 #if defined(__SANITIZE_ADDRESS__)
 #define RSS_MEANINGFUL 0
@@ -433,9 +434,8 @@ cleanup(void)
 
 	if (getpid() != main_pid || tmpdir[0] == '\0')
 		return;
-	snprintf(cmd, sizeof(cmd), "%s stop %s/ns", FIXTURE, tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "check_dnscache: %s failed\n", cmd);
+	snprintf(cmd, sizeof(cmd), "%s/ns", tmpdir);
+	nsdf_stop(cmd);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "check_dnscache: cannot remove %s\n", tmpdir);
@@ -454,22 +454,13 @@ on_signal(int sig)
 static unsigned
 server_start(void)
 {
-	char cmd[1024], zone[128], line[64] = "";
-	unsigned port = 0;
-	FILE *fp;
+	char dir[128], zone[128];
 
 	snprintf(zone, sizeof(zone), "%s/flood.example.zone", tmpdir);
 	if (!write_zone(zone))
 		return 0;
-	snprintf(cmd, sizeof(cmd), "NSD_FIXTURE_OWNER=%ld %s start %s/ns 0 %s", (long)main_pid,
-	    FIXTURE, tmpdir, zone);
-	if ((fp = popen(cmd, "r")) == NULL)
-		return 0;
-	if (fgets(line, sizeof(line), fp) != NULL)
-		port = (unsigned)strtoul(line, NULL, 10);
-	if (pclose(fp) != 0)
-		port = 0;
-	return port;
+	snprintf(dir, sizeof(dir), "%s/ns", tmpdir);
+	return nsdf_start(dir, zone, main_pid);
 }
 
 static Suite *

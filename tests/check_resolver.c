@@ -26,10 +26,10 @@
 
 #include "check_resolver.h"
 #include "fakezone.h"
+#include "nsdfixture.h"
 #include "dns/resolver.h"
 #include "util/util.h"
 
-#define FIXTURE	TOP_SRCDIR "/tests/dns/nsd-fixture.sh"
 #define ZONES	TOP_SRCDIR "/tests/dns/zones"
 
 char	cr_tmpdir[64];		/* our scratch directory */
@@ -39,34 +39,11 @@ static pid_t main_pid;
 
 /* ---- fixture ------------------------------------------------------------ */
 
-/* Start nsd in dir with the given zone files; returns the port, 0 on failure. */
+/* The loopback nsd, owned by the main process (nsdfixture.c). */
 unsigned
 cr_server_start(const char *dir, const char *zonefiles)
 {
-	char cmd[2048], line[64] = "";
-	FILE *fp;
-	unsigned port = 0;
-
-	/* NSD_FIXTURE_OWNER: the server goes away with us even if we are killed */
-	snprintf(cmd, sizeof(cmd), "NSD_FIXTURE_OWNER=%ld %s start %s 0 %s", (long)main_pid,
-	    FIXTURE, dir, zonefiles);
-	if ((fp = popen(cmd, "r")) == NULL)
-		return 0;
-	if (fgets(line, sizeof(line), fp) != NULL)
-		port = (unsigned)strtoul(line, NULL, 10);
-	if (pclose(fp) != 0)
-		port = 0;
-	return port;
-}
-
-void
-cr_server_stop(const char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "%s stop %s", FIXTURE, dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "check_resolver: %s failed\n", cmd);
+	return nsdf_start(dir, zonefiles, main_pid);
 }
 
 /* Runs at exit of the main process only (forked test children exit too). */
@@ -78,7 +55,7 @@ cleanup(void)
 	if (getpid() != main_pid || cr_tmpdir[0] == '\0')
 		return;
 	snprintf(cmd, sizeof(cmd), "%s/main", cr_tmpdir);
-	cr_server_stop(cmd);
+	nsdf_stop(cmd);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cr_tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "check_resolver: cannot remove %s\n", cr_tmpdir);

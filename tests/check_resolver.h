@@ -17,7 +17,6 @@ extern char cr_ns_spec[64];	/* "127.0.0.1@PORT" of the main server */
 
 /* Start nsd in dir with the given zone files; returns the port, 0 on failure. */
 unsigned cr_server_start(const char *dir, const char *zonefiles);
-void	cr_server_stop(const char *dir);
 /* CLOCK_MONOTONIC in milliseconds. */
 double	cr_now_ms(void);
 /* A resolver on spec, or the test fails. */

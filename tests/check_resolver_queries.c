@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check_resolver.h"
+#include "nsdfixture.h"
 #include "dns/resolver.h"
 
 /* ---- a server that never answers ---------------------------------------- */
@@ -332,7 +333,7 @@ START_TEST(test_shared_cache)
 	am_dns_answer_free(a);
 	a = cr_expect(r, "spf.cache.example", AM_RR_TXT, AM_DNS_OK, 1);
 	am_dns_answer_free(a);
-	cr_server_stop(dir);
+	nsdf_stop(dir);
 
 	/* answered from the cache: the server is gone */
 	a = cr_expect(r, "www.cache.example", AM_RR_A, AM_DNS_OK, 1);

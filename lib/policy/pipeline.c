@@ -166,11 +166,11 @@ am_pipeline_msg_new(am_pipeline *e, const char *client_ip, const char *helo, con
 	c->pipeline = e;
 	am_strlcpy(c->v.client_ip, client_ip ? client_ip : "", sizeof(c->v.client_ip));
 	am_strlcpy(c->v.helo, helo ? helo : "", sizeof(c->v.helo));
-	if (mail_from != NULL && strlen(mail_from) >= sizeof(c->v.mail_from)) {
+	if (am_strlcpy(c->v.mail_from, mail_from ? mail_from : "", sizeof(c->v.mail_from)) >=
+	    sizeof(c->v.mail_from)) {
 		c->mail_from_overlong = strlen(mail_from);
 		mail_from_cut(&c->v, mail_from);
-	} else
-		am_strlcpy(c->v.mail_from, mail_from ? mail_from : "", sizeof(c->v.mail_from));
+	}
 	c->v.from_status = AM_FROM_MISSING;
 	c->dkim = am_dkim_msg_new(e->dkim, NULL);
 	domain = spf_identity_domain(&c->v);
