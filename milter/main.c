@@ -2,8 +2,9 @@
  * main.c - alignmilter's command line and process life cycle.
  *
  * Owns: option parsing, the order of start-up (config, socket as root,
- * detach, PID file, drop privileges, pipeline), signal handling and the
- * orderly stop.  Signals are handled by the main thread through a
+ * detach, PID file, drop privileges, pipeline, then the connection cap,
+ * which counts the descriptors all of these hold: connlimit.h), signal
+ * handling and the orderly stop.  Signals are handled by the main thread through a
  * self-pipe: libmilter's own signal thread would treat SIGHUP as "stop",
  * so the main thread keeps SIGHUP/SIGTERM/SIGINT unblocked (the kernel
  * prefers the thread-group leader for process signals) while every
@@ -11,8 +12,8 @@
  *
  * Errors: usage and configuration errors, and those of -n and -t, go to
  * stderr; once the daemon starts, a failed start-up is logged (am_log,
- * LOG_ERR), as are the start, the stop and work still running after
- * STOP_GRACE_SECONDS.  Exit status 1 on failure, else the transport's.
+ * LOG_ERR), as are the start, the connection cap chosen, the stop and
+ * work still running after STOP_GRACE_SECONDS.  Exit status 1 on failure, else the transport's.
  *
  * Threads: the main thread; it starts the transport's thread and keeps
  * the signals, as above.
@@ -40,6 +41,7 @@
 #include "policy/pipeline.h"
 
 /* Application-specific. */
+#include "connlimit.h"
 #include "daemon.h"
 #include "listen.h"
 #include "offline.h"
@@ -171,6 +173,7 @@ block_stop_signals(sigset_t *old)
 struct milter_run {
 	const struct am_transport *transport;
 	am_pipeline *pipeline;
+	unsigned max_connections;
 	int	rc;
 };
 
@@ -179,7 +182,7 @@ milter_thread(void *arg)
 {
 	struct milter_run *run = arg;
 
-	run->rc = run->transport->run(run->pipeline);
+	run->rc = run->transport->run(run->pipeline, run->max_connections);
 	/* Wake the main thread if the transport stopped on its own. */
 	on_signal(0);
 	return NULL;
@@ -248,7 +251,8 @@ run_daemon(const struct options *o, struct am_conf *c)
 	char err[512];
 	pthread_t tid;
 	sigset_t old;
-	struct milter_run run = { NULL, NULL, 0 };
+	struct milter_run run = { NULL, NULL, 0, 0 };
+	struct am_connlimit_info limits;
 
 	run.transport = c->use_libmilter ? &am_transport_libmilter : &am_transport_native;
 	am_log_init("alignmilter", c->syslog, c->syslog_facility, o->foreground);
@@ -269,6 +273,9 @@ run_daemon(const struct options *o, struct am_conf *c)
 		goto fail;
 	if (!install_signal_handlers(err, sizeof(err)))
 		goto fail;
+	/* With every start-up descriptor open: what is left bounds the MTA connections. */
+	am_connlimit_init(c->max_connections, &limits);
+	run.max_connections = limits.max_connections;
 
 	block_stop_signals(&old);
 	if (pthread_create(&tid, NULL, milter_thread, &run) != 0) {
@@ -279,6 +286,9 @@ run_daemon(const struct options *o, struct am_conf *c)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	am_log(LOG_INFO, "%s %s listening on %s (%s engine)", PACKAGE_NAME, PACKAGE_VERSION, c->socket,
 	    run.transport->name);
+	am_log(LOG_INFO, "at most %u MTA connections at once (MaxConnections %s; %lu file descriptors, "
+	    "%lu open, %lu kept for DNS and files)", limits.max_connections,
+	    c->max_connections == 0 ? "auto" : "set", limits.nofile, limits.open, limits.reserved);
 
 	signal_loop(run.pipeline);
 	run.transport->stop();

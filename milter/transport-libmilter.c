@@ -5,17 +5,27 @@
  * shares its constants).
  *
  * Owns: registering with libmilter and opening its socket, the option
- * negotiation, one am_session per connection behind smfi_setpriv, and the
- * count of callbacks running (for the stop).
+ * negotiation, one am_session per connection behind smfi_setpriv, the
+ * negotiated flags kept across SMFIC_QUIT_NC (below), and the count of
+ * callbacks running (for the stop).
+ *
+ * The cap (connlimit.h) is applied at negotiation, the first callback of
+ * a connection: one over it is refused and libmilter closes it at once
+ * (libmilter logs that itself, a line per refusal).  libmilter accepts
+ * connections before any callback, so a connection that never
+ * negotiates holds a descriptor until libmilter's timeout: the native
+ * engine refuses those at accept.
  *
  * Errors: open() returns false with err.  An MTA that will not let us
  * change headers is logged (LOG_ERR) and refused; a connection whose
- * session cannot be attached gets a tempfail; a listener left without
- * TCP_NODELAY is a LOG_WARNING.  Out of memory aborts.
+ * session cannot be attached, or that comes back after QUIT_NC over the
+ * cap, gets a tempfail; a listener left without TCP_NODELAY is a
+ * LOG_WARNING; a CONNECT after QUIT_NC whose flags were lost (below) is
+ * a LOG_WARNING.  Out of memory aborts.
  *
- * Threads: libmilter's: callbacks run on its connection threads, one
+ * Threads: libmilter's: callbacks run on its worker threads, one
  * connection's at a time; `pipeline` is set before smfi_main() starts
- * them, `running` is atomic.
+ * them, `running` is atomic, the parked flags are under a mutex.
  */
 #include "config.h"
 
@@ -23,7 +33,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +49,7 @@
 #include "util/util.h"
 
 /* Application-specific. */
+#include "connlimit.h"
 #include "listen.h"
 #include "mproto.h"
 #include "session.h"
@@ -44,12 +57,68 @@
 
 static am_pipeline *pipeline;		/* set once before the loop starts */
 
-/* Per-connection state behind smfi_setpriv. */
+/* Per-connection state behind smfi_setpriv; each one counts under the cap. */
 struct conn {
 	unsigned long proto;		/* negotiated SMFIP_* flags */
 	am_session *session;
 };
 
+/*
+ * The negotiated flags across SMFIC_QUIT_NC.  libmilter calls xxfi_close
+ * both at QUIT_NC - the connection goes on with a CONNECT and no new
+ * negotiation - and when the connection ends, after which it frees the
+ * ctx with no callback; the flags live only in its private ctx.  So every
+ * close parks the flags under the ctx's address, a connect that finds no
+ * private data takes them back, and a negotiation (a new connection,
+ * perhaps at a reused address) or a close without private data drops
+ * them.  A parked ctx pointer is only compared, never followed.  The
+ * table is direct-mapped: a later close mapping to the same slot
+ * overwrites it, which matters only between a QUIT_NC and its CONNECT
+ * (then every command is answered, as without flags: logged).
+ */
+#define PARKED_SLOTS	1024
+
+static struct parked {
+	const SMFICTX *ctx;
+	unsigned long proto;
+} parked[PARKED_SLOTS];
+static pthread_mutex_t parked_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct parked *
+parked_slot(const SMFICTX *ctx)
+{
+	uint64_t h = (uint64_t)(uintptr_t)ctx * 0x9E3779B97F4A7C15ULL;
+
+	return &parked[(h >> 32) % PARKED_SLOTS];
+}
+
+static void
+park(const SMFICTX *ctx, unsigned long proto)
+{
+	struct parked *p = parked_slot(ctx);
+
+	pthread_mutex_lock(&parked_lock);
+	p->ctx = ctx;
+	p->proto = proto;
+	pthread_mutex_unlock(&parked_lock);
+}
+
+/* The flags parked for ctx, removed; false if none. */
+static bool
+unpark(const SMFICTX *ctx, unsigned long *proto)
+{
+	struct parked *p = parked_slot(ctx);
+	bool found;
+
+	pthread_mutex_lock(&parked_lock);
+	found = p->ctx == ctx && ctx != NULL;
+	if (found) {
+		*proto = p->proto;
+		p->ctx = NULL;
+	}
+	pthread_mutex_unlock(&parked_lock);
+	return found;
+}
 
 static sfsistat
 reply(const struct conn *c, unsigned long nr_flag)
@@ -72,20 +141,36 @@ action(enum am_session_action a)
 	}
 }
 
-/* The connection's state, made at negotiation (or at connect with an old MTA). */
+/*
+ * The connection's state, made at negotiation (and again at the CONNECT
+ * after a QUIT_NC); NULL when over the cap or not attached.
+ */
 static struct conn *
 conn_new(SMFICTX *ctx, unsigned long proto)
 {
-	struct conn *c = am_xcalloc(1, sizeof(*c));
+	struct conn *c;
 
+	if (!am_connlimit_admit())
+		return NULL;
+	c = am_xcalloc(1, sizeof(*c));
 	c->proto = proto;
 	c->session = am_session_new(pipeline, (proto & SMFIP_HDR_LEADSPC) != 0);
 	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
 		am_session_free(c->session);
 		free(c);
+		am_connlimit_release();
 		return NULL;
 	}
 	return c;
+}
+
+static void
+conn_free(SMFICTX *ctx, struct conn *c)
+{
+	(void)smfi_setpriv(ctx, NULL);
+	am_session_free(c->session);
+	free(c);
+	am_connlimit_release();
 }
 
 static sfsistat
@@ -94,9 +179,14 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     unsigned long *pf3)
 {
 	unsigned long actions = AM_MPROTO_NEED_ACTIONS(am_pipeline_conf(pipeline)->reject_failures);
+	unsigned long stale;
+	struct conn *c = smfi_getpriv(ctx);
 
 	(void)f2;
 	(void)f3;
+	(void)unpark(ctx, &stale);		/* a new connection: nothing carries over */
+	if (c != NULL)
+		conn_free(ctx, c);
 	if ((f0 & actions) != actions) {
 		am_log(LOG_ERR, "the MTA does not allow adding and changing headers: cannot work");
 		return SMFIS_REJECT;
@@ -109,6 +199,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	*pf1 = f1 & AM_MPROTO_WANT_PROTOCOL;
 	*pf2 = 0;
 	*pf3 = 0;
+	/* Over the cap (or not attached): libmilter closes the connection. */
 	if (conn_new(ctx, *pf1) == NULL)
 		return SMFIS_TEMPFAIL;
 	return SMFIS_CONTINUE;
@@ -132,11 +223,18 @@ static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 {
 	struct conn *c = smfi_getpriv(ctx);
+	unsigned long proto = 0;
 	char ip[64];
 
 	(void)hostname;
-	if (c == NULL && (c = conn_new(ctx, 0)) == NULL)
-		return SMFIS_TEMPFAIL;
+	if (c == NULL) {
+		/* After QUIT_NC: the same connection, under the flags negotiated before. */
+		if (!unpark(ctx, &proto))
+			am_log(LOG_WARNING, "milter connection: CONNECT without its negotiated protocol "
+			    "flags: answering every command");
+		if ((c = conn_new(ctx, proto)) == NULL)
+			return SMFIS_TEMPFAIL;
+	}
 	return action(am_session_connect(c->session, address_text(addr, ip, sizeof(ip)) ? ip : NULL));
 }
 
@@ -242,16 +340,21 @@ cb_abort(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-/* Also called for sessions that never reached negotiation: nothing to free then. */
+/*
+ * At QUIT_NC and at the end of a connection alike (see parked[]); also
+ * for connections refused or never negotiated: nothing to free then.
+ */
 static sfsistat
 cb_close(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
+	unsigned long stale;
 
 	if (c != NULL) {
-		smfi_setpriv(ctx, NULL);
-		am_session_free(c->session);
-		free(c);
+		park(ctx, c->proto);
+		conn_free(ctx, c);
+	} else {
+		(void)unpark(ctx, &stale);
 	}
 	return SMFIS_CONTINUE;
 }
@@ -373,8 +476,9 @@ libmilter_open(const struct am_conf *c, char *err, size_t errlen)
 }
 
 static int
-libmilter_run(am_pipeline *e)
+libmilter_run(am_pipeline *e, unsigned max_connections)
 {
+	(void)max_connections;		/* connlimit.c counts them */
 	pipeline = e;
 	return smfi_main() == MI_SUCCESS ? 0 : 1;
 }

@@ -1,9 +1,11 @@
 /*
  * transport-native.c - the native milter transport (see transport.h).
  *
- * Owns: the listener, the threads that serve MTA connections, and each
- * connection's protocol state: input buffer, negotiated flags, the
- * macros we keep, and the replies of one batch.
+ * Owns: the listener, the threads that serve MTA connections, the
+ * registry of connections (for the stop), and each connection's socket
+ * I/O.  What a connection's bytes mean - framing, negotiation, the
+ * session, the replies - is mconn.c's; how many connections are served
+ * at once is connlimit.c's.
  *
  * Why not libmilter's loop: libmilter reads each command with its own
  * poll, two reads and a hand-off between its listener thread and a
@@ -16,19 +18,40 @@
  * connection costs no hand-off either; a thread that takes the last
  * idle slot starts a new one.
  *
+ * The cap (MaxConnections): a connection over it is accepted and closed
+ * at once, so the MTA sees the connection end, applies its
+ * milter_default_action without waiting for a timeout, and the backlog
+ * never fills.  One thread always stays in accept() for that: threads
+ * number at most the cap + MAX_IDLE_THREADS.
+ *
+ * Timeouts (man alignmilter.8, LIMITS): a connection silent for
+ * IDLE_TIMEOUT_SECONDS is closed.  Postfix keeps its milter connection
+ * for the whole SMTP session and leaves it silent while it waits for the
+ * client (smtpd_timeout, 300 s, per command) and while the message
+ * arrives (the milter gets it once it is all there: with
+ * smtpd_per_request_deadline, on under stress, at most smtpd_timeout +
+ * message_size_limit / smtpd_min_data_rate, 20,780 s by default).  A day
+ * is longer than both, so a live session is never cut; a peer host that
+ * vanished is found by TCP keepalive, and a local user gains nothing from
+ * a short limit (a byte now and then keeps any connection open: the cap
+ * bounds them).  A reply the MTA does not read within
+ * WRITE_TIMEOUT_SECONDS closes the connection: Postfix waits at most
+ * milter_content_timeout (300 s) for one, so it gave up long before.
+ *
  * Stop: the listener is shut down (waking every accept), connections
  * waiting for the MTA are shut down (the MTA applies its default action
  * and retries - nothing lost), and a batch being handled runs to its end
  * so a verdict in progress still reaches the MTA.
  *
- * Errors: a protocol error, a failed read or write, or an MTA idle for
- * IDLE_TIMEOUT_SECONDS closes that connection alone and is logged (am_log:
- * LOG_WARNING, LOG_NOTICE when idle); so is a negotiation the MTA cannot
- * satisfy (LOG_ERR).  A thread that cannot start (LOG_ERR), accept()
- * failing (LOG_ERR, once) or MAX_THREADS reached (LOG_WARNING, once)
- * never stops the listener.  Out of memory aborts.
+ * Errors: a protocol error (mconn.c), a failed read or write, an MTA
+ * idle for IDLE_TIMEOUT_SECONDS or not reading for WRITE_TIMEOUT_SECONDS
+ * closes that connection alone and is logged (am_log: LOG_WARNING,
+ * LOG_NOTICE for the timeouts).  A thread that
+ * cannot start (LOG_ERR), accept() failing (LOG_ERR, once per run of
+ * failures) or the cap reached (connlimit.c, once per burst) never stops
+ * the listener.  Out of memory aborts.
  *
- * Threads: one thread per MTA connection owns its struct mconn; the
+ * Threads: one thread per MTA connection owns its struct nconn; the
  * registry and the thread counts are under one mutex, `stopping` and
  * each connection's `reading` are atomic; stop() may come from any thread.
  */
@@ -57,30 +80,24 @@
 #include "util/util.h"
 
 /* Application-specific. */
+#include "connlimit.h"
 #include "listen.h"
-#include "mproto.h"
-#include "session.h"
+#include "mconn.h"
 #include "transport.h"
 
-/* Seconds an MTA connection may stay silent (libmilter's default too). */
-#define IDLE_TIMEOUT_SECONDS	7210
+/* Seconds an MTA connection may stay silent: longer than a live Postfix session's silences. */
+#define IDLE_TIMEOUT_SECONDS	86400
+/* Seconds a reply may wait for the MTA to read it: twice milter_content_timeout. */
+#define WRITE_TIMEOUT_SECONDS	600
 /* Threads kept waiting in accept() beyond those serving connections. */
 #define MAX_IDLE_THREADS	16
-#define MAX_THREADS		4096
-#define INPUT_START		(16 * 1024)
 
-struct mconn {
+struct nconn {
 	int	fd;
 	bool	tcp;
 	atomic_bool reading;		/* waiting for the MTA (stop may shut it down) */
-	struct mconn *next, *prev;	/* registry, for stop */
-	am_session *session;		/* after negotiation */
-	struct am_moptneg proto;	/* what was negotiated */
-	char	*in;			/* unparsed input */
-	size_t	inlen, incap;
-	struct am_buf out;		/* replies of this batch */
-	struct am_buf mail_macros;	/* macro packet data for MAIL and EOM */
-	struct am_buf eom_macros;
+	struct nconn *next, *prev;	/* registry, for stop */
+	am_mconn *conversation;
 	char	peer[64];		/* for log lines */
 };
 
@@ -91,17 +108,24 @@ static atomic_bool stopping;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned threads, idle;		/* under lock */
-static struct mconn *conns;		/* under lock */
+static unsigned max_threads;		/* the cap + MAX_IDLE_THREADS, set by run() */
+static struct nconn *conns;		/* under lock */
 static bool warned_max;
 
-/* Bound every read and write; accepted TCP sockets inherit this from the listener. */
+/*
+ * Bound every read and write, and probe an idle TCP peer (keepalive);
+ * accepted TCP sockets inherit all of it from the listener.
+ */
 static void
-set_timeouts(int fd)
+set_timeouts(int fd, bool tcp)
 {
-	struct timeval tv = { IDLE_TIMEOUT_SECONDS, 0 };
+	struct timeval rd = { IDLE_TIMEOUT_SECONDS, 0 }, wr = { WRITE_TIMEOUT_SECONDS, 0 };
+	int on = 1;
 
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rd, sizeof(rd));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wr, sizeof(wr));
+	if (tcp)
+		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 }
 
 static bool
@@ -110,14 +134,14 @@ native_open(const struct am_conf *c, char *err, size_t errlen)
 	listen_fd = am_listen_open(c, err, errlen);
 	listen_tcp = c->sockspec.family != AM_SOCK_UNIX;
 	if (listen_fd >= 0 && listen_tcp)
-		set_timeouts(listen_fd);
+		set_timeouts(listen_fd, true);
 	return listen_fd >= 0;
 }
 
 /* ---- connection registry ------------------------------------------------ */
 
 static void
-conn_register(struct mconn *m)
+conn_register(struct nconn *m)
 {
 	pthread_mutex_lock(&lock);
 	m->next = conns;
@@ -128,7 +152,7 @@ conn_register(struct mconn *m)
 }
 
 static void
-conn_unregister(struct mconn *m)
+conn_unregister(struct nconn *m)
 {
 	pthread_mutex_lock(&lock);
 	if (m->prev != NULL)
@@ -148,247 +172,30 @@ conn_unregister(struct mconn *m)
  * connection is left waiting for the MTA after a stop.  false: stopping.
  */
 static bool
-conn_set_reading(struct mconn *m, bool reading)
+conn_set_reading(struct nconn *m, bool reading)
 {
 	atomic_store(&m->reading, reading);
 	return !atomic_load(&stopping);
 }
 
-/* ---- edits and replies -------------------------------------------------- */
-
-static bool
-edit_delete(void *arg, const char *name, unsigned index)
-{
-	am_mproto_put_header(&((struct mconn *)arg)->out, SMFIR_CHGHEADER, index, name, NULL);
-	return true;
-}
-
-static bool
-edit_insert(void *arg, const char *name, const char *value)
-{
-	am_mproto_put_header(&((struct mconn *)arg)->out, SMFIR_INSHEADER, 0, name, value);
-	return true;
-}
-
-static bool
-edit_quarantine(void *arg, const char *reason)
-{
-	am_mproto_put_string(&((struct mconn *)arg)->out, SMFIR_QUARANTINE, reason);
-	return true;
-}
-
-static void
-reply_action(struct mconn *m, enum am_session_action a)
-{
-	char text[640];
-
-	switch (a) {
-	case AM_SESSION_ACCEPT:
-		am_mproto_put(&m->out, SMFIR_ACCEPT, NULL, 0);
-		break;
-	case AM_SESSION_REJECT:
-		snprintf(text, sizeof(text), "550 5.7.1 %s", am_session_reply_text(m->session));
-		am_mproto_put_string(&m->out, SMFIR_REPLYCODE, text);
-		break;
-	case AM_SESSION_TEMPFAIL:
-		am_mproto_put(&m->out, SMFIR_TEMPFAIL, NULL, 0);
-		break;
-	default:
-		am_mproto_put(&m->out, SMFIR_CONTINUE, NULL, 0);
-		break;
-	}
-}
-
-/* Continue, for a command that wants a reply. */
-static void
-reply_continue(struct mconn *m, unsigned char cmd)
-{
-	if (am_mproto_wants_reply(cmd, m->proto.protocol))
-		am_mproto_put(&m->out, SMFIR_CONTINUE, NULL, 0);
-}
-
-/* ---- the commands ------------------------------------------------------- */
-
-enum handled { GO_ON, CLOSE };
-
-static enum handled
-protocol_error(struct mconn *m, const char *what, unsigned char cmd)
-{
-	am_log(LOG_WARNING, "milter connection from %s: %s (command 0x%02x): closing it",
-	    m->peer, what, cmd);
-	return CLOSE;
-}
-
-static enum handled
-on_optneg(struct mconn *m, const struct am_mpacket *p)
-{
-	struct am_moptneg mta;
-	uint32_t need = AM_MPROTO_NEED_ACTIONS(am_pipeline_conf(pipeline)->reject_failures);
-	char err[256];
-	bool symlist;
-
-	if (!am_mproto_parse_optneg(p, &mta))
-		return protocol_error(m, "malformed option negotiation", p->cmd);
-	if (!am_mproto_negotiate(&mta, need, &m->proto, &symlist, err, sizeof(err))) {
-		am_log(LOG_ERR, "milter connection from %s: %s", m->peer, err);
-		return CLOSE;
-	}
-	am_session_free(m->session);
-	m->session = am_session_new(pipeline, (m->proto.protocol & SMFIP_HDR_LEADSPC) != 0);
-	am_mproto_put_optneg(&m->out, &m->proto, symlist);
-	return GO_ON;
-}
-
-static enum handled
-on_connect(struct mconn *m, const struct am_mpacket *p)
-{
-	struct am_mconnect c;
-	const char *ip = NULL;
-	enum am_session_action a;
-
-	if (!am_mproto_parse_connect(p, &c))
-		return protocol_error(m, "malformed connect information", p->cmd);
-	if (c.family == SMFIA_INET || c.family == SMFIA_INET6)
-		ip = c.address;
-	a = am_session_connect(m->session, ip);
-	if (am_mproto_wants_reply(p->cmd, m->proto.protocol))
-		reply_action(m, a);
-	return GO_ON;
-}
-
-static void
-keep_macros(struct mconn *m, const struct am_mpacket *p)
-{
-	unsigned char stage;
-
-	if (!am_mproto_parse_macros(p, &stage))
-		return;
-	if (stage == SMFIC_MAIL) {
-		am_buf_reset(&m->mail_macros);
-		am_buf_add(&m->mail_macros, p->data, p->len);
-	} else if (stage == SMFIC_BODYEOB) {
-		am_buf_reset(&m->eom_macros);
-		am_buf_add(&m->eom_macros, p->data, p->len);
-	}
-}
-
-static const char *
-queue_id(const struct mconn *m)
-{
-	const char *qid = NULL;
-
-	if (m->eom_macros.len > 0)
-		qid = am_mproto_macro(m->eom_macros.data, m->eom_macros.len, "i");
-	if (qid == NULL && m->mail_macros.len > 0)
-		qid = am_mproto_macro(m->mail_macros.data, m->mail_macros.len, "i");
-	return qid;
-}
-
-static void
-message_over(struct mconn *m)
-{
-	am_buf_reset(&m->mail_macros);
-	am_buf_reset(&m->eom_macros);
-}
-
-static enum handled
-on_eom(struct mconn *m, const struct am_mpacket *p)
-{
-	struct am_session_edits edits = { edit_delete, edit_insert, edit_quarantine, m };
-
-	if (p->len > 0)			/* a final body chunk may ride along */
-		am_session_body(m->session, (const unsigned char *)p->data, p->len);
-	reply_action(m, am_session_eom(m->session, queue_id(m), &edits));
-	message_over(m);
-	return GO_ON;
-}
-
-static enum handled
-on_string_command(struct mconn *m, const struct am_mpacket *p)
-{
-	const char *s, *value;
-
-	switch (p->cmd) {
-	case SMFIC_HELO:
-		if (!am_mproto_parse_string(p, &s))
-			return protocol_error(m, "malformed HELO", p->cmd);
-		am_session_helo(m->session, s);
-		break;
-	case SMFIC_MAIL:
-		if (!am_mproto_parse_string(p, &s))
-			return protocol_error(m, "malformed MAIL FROM", p->cmd);
-		am_session_mail(m->session, s);
-		break;
-	case SMFIC_HEADER:
-		if (!am_mproto_parse_header(p, &s, &value))
-			return protocol_error(m, "malformed header", p->cmd);
-		am_session_header(m->session, s, value);
-		break;
-	}
-	reply_continue(m, p->cmd);
-	return GO_ON;
-}
-
-static enum handled
-handle(struct mconn *m, const struct am_mpacket *p)
-{
-	if (p->cmd == SMFIC_OPTNEG)
-		return on_optneg(m, p);
-	if (p->cmd == SMFIC_QUIT)
-		return CLOSE;
-	if (m->session == NULL)
-		return protocol_error(m, "command before option negotiation", p->cmd);
-	switch (p->cmd) {
-	case SMFIC_MACRO:
-		keep_macros(m, p);
-		return GO_ON;
-	case SMFIC_CONNECT:
-		return on_connect(m, p);
-	case SMFIC_HELO:
-	case SMFIC_MAIL:
-	case SMFIC_HEADER:
-		return on_string_command(m, p);
-	case SMFIC_RCPT:
-	case SMFIC_DATA:
-	case SMFIC_UNKNOWN:
-		reply_continue(m, p->cmd);
-		return GO_ON;
-	case SMFIC_EOH:
-		am_session_eoh(m->session);
-		reply_continue(m, p->cmd);
-		return GO_ON;
-	case SMFIC_BODY:
-		am_session_body(m->session, (const unsigned char *)p->data, p->len);
-		reply_continue(m, p->cmd);
-		return GO_ON;
-	case SMFIC_BODYEOB:
-		return on_eom(m, p);
-	case SMFIC_ABORT:
-		am_session_abort(m->session);
-		message_over(m);
-		return GO_ON;
-	case SMFIC_QUIT_NC:		/* the same socket serves the MTA's next connection */
-		am_session_free(m->session);
-		m->session = am_session_new(pipeline, (m->proto.protocol & SMFIP_HDR_LEADSPC) != 0);
-		message_over(m);
-		return GO_ON;
-	default:
-		return protocol_error(m, "unknown command", p->cmd);
-	}
-}
-
 /* ---- I/O ---------------------------------------------------------------- */
 
 static bool
-write_all(struct mconn *m)
+write_all(struct nconn *m)
 {
-	size_t off = 0;
+	size_t off = 0, len;
+	const char *out = am_mconn_out(m->conversation, &len);
 	ssize_t n;
 
-	while (off < m->out.len) {
-		n = send(m->fd, m->out.data + off, m->out.len - off, MSG_NOSIGNAL);
+	while (off < len) {
+		n = send(m->fd, out + off, len - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			am_log(LOG_NOTICE, "milter connection from %s: no reply read for %d s: closing it",
+			    m->peer, WRITE_TIMEOUT_SECONDS);
+			return false;
+		}
 		if (n <= 0) {
 			am_log(LOG_WARNING, "milter connection from %s: write: %s", m->peer,
 			    n < 0 ? strerror(errno) : "nothing written");
@@ -396,32 +203,8 @@ write_all(struct mconn *m)
 		}
 		off += (size_t)n;
 	}
-	am_buf_reset(&m->out);
+	am_mconn_sent(m->conversation);
 	return true;
-}
-
-/* Handle every complete packet in the buffer; keep the rest. */
-static enum handled
-handle_batch(struct mconn *m)
-{
-	struct am_mpacket p;
-	size_t off = 0, used;
-	enum am_mframe f;
-
-	while ((f = am_mproto_frame(m->in + off, m->inlen - off, &p, &used)) == AM_MFRAME_PACKET) {
-		off += used;
-		if (handle(m, &p) == CLOSE)
-			return CLOSE;
-	}
-	if (f == AM_MFRAME_INVALID)
-		return protocol_error(m, "packet length out of range", 0);
-	memmove(m->in, m->in + off, m->inlen - off);
-	m->inlen -= off;
-	if (used > m->incap) {		/* a packet larger than the buffer: grow to fit */
-		m->incap = used;
-		m->in = am_xreallocarray(m->in, m->incap, 1);
-	}
-	return GO_ON;
 }
 
 /*
@@ -432,7 +215,7 @@ handle_batch(struct mconn *m)
  * Acknowledge at once instead.
  */
 static void
-ack_now(const struct mconn *m)
+ack_now(const struct nconn *m)
 {
 	int on = 1;
 
@@ -441,16 +224,15 @@ ack_now(const struct mconn *m)
 }
 
 static void
-serve(struct mconn *m)
+serve(struct nconn *m)
 {
+	size_t room, pending;
 	ssize_t n;
+	char *space;
 
 	for (;;) {
-		if (m->inlen == m->incap) {	/* unreachable: handle_batch grows first */
-			protocol_error(m, "input buffer full", 0);
-			return;
-		}
-		n = read(m->fd, m->in + m->inlen, m->incap - m->inlen);
+		space = am_mconn_space(m->conversation, &room);
+		n = read(m->fd, space, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		(void)conn_set_reading(m, false);	/* a batch in progress outlives a stop */
@@ -464,12 +246,12 @@ serve(struct mconn *m)
 				am_log(LOG_WARNING, "milter connection from %s: read: %s", m->peer, strerror(errno));
 			return;
 		}
-		m->inlen += (size_t)n;
-		if (handle_batch(m) == CLOSE) {
+		if (am_mconn_feed(m->conversation, (size_t)n) == AM_MCONN_CLOSE) {
 			(void)write_all(m);	/* replies before a QUIT still go out */
 			return;
 		}
-		if (m->out.len > 0) {
+		(void)am_mconn_out(m->conversation, &pending);
+		if (pending > 0) {
 			if (!write_all(m))
 				return;
 		} else {
@@ -498,19 +280,15 @@ peer_text(const struct sockaddr_storage *ss, char *buf, size_t buflen)
 static void
 serve_connection(int fd, const struct sockaddr_storage *peer)
 {
-	struct mconn m;
+	struct nconn m;
 
 	memset(&m, 0, sizeof(m));
 	m.fd = fd;
 	m.tcp = listen_tcp;
-	m.incap = INPUT_START;
-	m.in = am_xmalloc(m.incap);
-	am_buf_init(&m.out);
-	am_buf_init(&m.mail_macros);
-	am_buf_init(&m.eom_macros);
 	peer_text(peer, m.peer, sizeof(m.peer));
+	m.conversation = am_mconn_new(pipeline, m.peer);
 	if (!listen_tcp)
-		set_timeouts(fd);
+		set_timeouts(fd, false);
 
 	atomic_init(&m.reading, false);
 	conn_register(&m);
@@ -518,11 +296,7 @@ serve_connection(int fd, const struct sockaddr_storage *peer)
 		serve(&m);
 	conn_unregister(&m);
 	close(fd);
-	am_session_free(m.session);
-	free(m.in);
-	am_buf_free(&m.out);
-	am_buf_free(&m.mail_macros);
-	am_buf_free(&m.eom_macros);
+	am_mconn_free(m.conversation);
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -538,9 +312,9 @@ spawn_locked(void)
 	sigset_t all, old;
 	int rc;
 
-	if (threads >= MAX_THREADS) {
+	if (threads >= max_threads) {	/* unreachable while the cap holds */
 		if (!warned_max)
-			am_log(LOG_WARNING, "%d MTA connections at once: further ones wait", MAX_THREADS);
+			am_log(LOG_WARNING, "%u threads for MTA connections: no more started", max_threads);
 		warned_max = true;
 		return;
 	}
@@ -560,18 +334,21 @@ spawn_locked(void)
 	pthread_attr_destroy(&attr);
 }
 
+/* accept() failed: logged once until an accept succeeds again. */
+static atomic_bool accept_warned;
+
 static bool
 accept_failed(int err)
 {
 	struct timespec pause = { 0, 100 * 1000 * 1000 };
-	static atomic_bool warned;
 
 	if (atomic_load(&stopping))
 		return true;
-	if (err == EINTR || err == ECONNABORTED || err == EPROTO)
+	/* EAGAIN: the listener's SO_RCVTIMEO (inherited by accepted sockets) bounds accept() too. */
+	if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == EAGAIN || err == EWOULDBLOCK)
 		return false;
 	/* Out of descriptors or memory: say so once, back off, go on. */
-	if (!atomic_exchange(&warned, true))
+	if (!atomic_exchange(&accept_warned, true))
 		am_log(LOG_ERR, "accept on the milter socket: %s", strerror(err));
 	nanosleep(&pause, NULL);
 	return false;
@@ -598,6 +375,12 @@ acceptor(void *permanent)
 			idle--;
 			break;
 		}
+		atomic_store(&accept_warned, false);
+		/* Over the cap: closed at once, the MTA applies milter_default_action. */
+		if (!am_connlimit_admit()) {
+			close(fd);
+			continue;
+		}
 		pthread_mutex_lock(&lock);
 		idle--;
 		if (idle == 0 && !atomic_load(&stopping))
@@ -605,6 +388,7 @@ acceptor(void *permanent)
 		pthread_mutex_unlock(&lock);
 
 		serve_connection(fd, &peer);
+		am_connlimit_release();
 
 		pthread_mutex_lock(&lock);
 		if (atomic_load(&stopping) || (permanent == NULL && idle >= MAX_IDLE_THREADS))
@@ -618,12 +402,13 @@ acceptor(void *permanent)
 }
 
 static int
-native_run(am_pipeline *e)
+native_run(am_pipeline *e, unsigned max_connections)
 {
 	static int permanent;
 
 	pipeline = e;
 	pthread_mutex_lock(&lock);
+	max_threads = max_connections + MAX_IDLE_THREADS;
 	threads++;
 	idle++;
 	pthread_mutex_unlock(&lock);
@@ -635,7 +420,7 @@ native_run(am_pipeline *e)
 static void
 native_stop(void)
 {
-	struct mconn *m;
+	struct nconn *m;
 
 	atomic_store(&stopping, true);
 	(void)shutdown(listen_fd, SHUT_RDWR);

@@ -8,6 +8,9 @@
  * MilterEngine in the configuration picks one; main.c drives it through
  * this table and knows nothing else about either.
  *
+ * Both admit MTA connections through connlimit.h: one over the cap is
+ * closed at once (native: at accept; libmilter: at negotiation).
+ *
  * Errors: open() returns false with err; run() returns non-zero when the
  * transport itself failed.  Trouble with one MTA connection is logged by
  * the transport (am_log) and never ends the others.
@@ -30,8 +33,11 @@ struct am_transport {
 	const char *name;
 	/* Open the listening socket (as root, before dropping privileges). */
 	bool	(*open)(const struct am_conf *, char *err, size_t errlen);
-	/* Serve connections over the pipeline until stop(); 0 on a clean stop. */
-	int	(*run)(am_pipeline *);
+	/*
+	 * Serve connections over the pipeline until stop(); 0 on a clean
+	 * stop.  max_connections: the cap connlimit.c chose (it counts them).
+	 */
+	int	(*run)(am_pipeline *, unsigned max_connections);
 	/* Stop accepting; safe from any thread. */
 	void	(*stop)(void);
 	/*

@@ -375,6 +375,21 @@ set_milter_engine(struct am_conf *c, const char *v, char *err, size_t errlen)
 	return true;
 }
 
+/* "auto" (0: derived from the file descriptors at start-up) or 1-4096. */
+static bool
+set_max_connections(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	if (strcasecmp(v, "auto") == 0) {
+		c->max_connections = 0;
+		return true;
+	}
+	if (!parse_uint(v, 1, AM_CONF_MAX_CONNECTIONS, &c->max_connections)) {
+		snprintf(err, errlen, "bad MaxConnections \"%s\" (auto, or 1-%d)", v, AM_CONF_MAX_CONNECTIONS);
+		return false;
+	}
+	return true;
+}
+
 static const struct {
 	const char *key;
 	conf_setter set;
@@ -397,6 +412,7 @@ static const struct {
 	{ "MaximumSignatures", set_max_signatures },
 	{ "PidFile", set_pid_file },
 	{ "MilterEngine", set_milter_engine },
+	{ "MaxConnections", set_max_connections },
 };
 
 bool

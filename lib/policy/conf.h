@@ -27,6 +27,8 @@
 #define AM_DEFAULT_SOCKET	"unix:/run/alignmilter/alignmilter.sock"
 #define AM_DEFAULT_PSL		"/usr/share/publicsuffix/public_suffix_list.dat"
 #define AM_DEFAULT_IGNORE	"127.0.0.1,::1"
+/* The most MaxConnections may say (the native engine: a thread per connection). */
+#define AM_CONF_MAX_CONNECTIONS	4096
 
 struct am_conf {
 	char	*socket;		/* Socket */
@@ -51,6 +53,7 @@ struct am_conf {
 	unsigned max_signatures;	/* MaximumSignatures */
 	char	*pid_file;		/* PidFile; NULL: none */
 	bool	use_libmilter;		/* MilterEngine libmilter (default: native) */
+	unsigned max_connections;	/* MaxConnections; 0: auto (from the descriptors) */
 };
 
 /* Fill defaults (never fails). */

@@ -189,7 +189,8 @@ void
 am_buf_add(struct am_buf *b, const char *s, size_t len)
 {
 	buf_reserve(b, len);
-	memcpy(b->data + b->len, s, len);
+	if (len > 0)		/* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(b->data + b->len, s, len);
 	b->len += len;
 	b->data[b->len] = '\0';
 }

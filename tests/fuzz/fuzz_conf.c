@@ -23,6 +23,7 @@ check_settings(const struct am_conf *c)
 	FUZZ_ASSERT(c->ignore_hosts_text != NULL && c->syslog_facility_name != NULL);
 	FUZZ_ASSERT(c->dns_timeout >= 1 && c->dns_timeout <= 120);
 	FUZZ_ASSERT(c->max_signatures >= 1 && c->max_signatures <= 50);
+	FUZZ_ASSERT(c->max_connections <= AM_CONF_MAX_CONNECTIONS);	/* 0: auto */
 	FUZZ_ASSERT((c->socket_mode & 02) == 0 && c->socket_mode <= 0777);
 	FUZZ_ASSERT((c->alignment_log_mode & 02) == 0 && c->alignment_log_mode <= 0777);
 	FUZZ_ASSERT(c->psl_path[0] == '/');

@@ -71,6 +71,7 @@ def seeds_conf():
         "Syslog no", "SyslogFacility local7", "SyslogFacility kern", "UserID alignmilter:mail",
         "UserID a:b:c", "MaximumSignatures 5", "MaximumSignatures 51", "PidFile /run/alignmilter.pid",
         "UnknownKey value", "Socket", "  # only a comment", "dnstimeout 7 # trailing comment",
+        "MaxConnections auto", "MaxConnections 4096", "MaxConnections 4097", "MaxConnections 0",
     ]
     for l in lines:
         put("conf", l + "\n")
@@ -273,8 +274,96 @@ def seeds_mproto():
     put("mproto", b"\x00\x00\x00", "three-bytes")
 
 
+
+# ---- mserver -----------------------------------------------------------------------
+def seeds_mserver():
+    """Whole MTA conversations for fuzz_mserver.c: an options byte (bit 0
+    RejectFailures, bits 1-3 how the stream is cut into reads), then what
+    Postfix's milter8.c writes: negotiation, macros, CONNECT, HELO, MAIL,
+    headers, body, end of message, ABORT, QUIT_NC, QUIT."""
+    def pkt(cmd, data=b""):
+        return struct.pack(">I", len(data) + 1) + cmd + data
+
+    def z(*strs):
+        return b"".join((x if isinstance(x, bytes) else x.encode()) + b"\0" for x in strs)
+
+    def optneg(proto=0x1fffff, version=6, actions=0x1ff):
+        return pkt(b"O", struct.pack(">III", version, actions, proto))
+
+    def connect(ip, helo):
+        return (pkt(b"D", b"C" + z("j", "mx.fuzz.example", "{daemon_name}", "smtpd"))
+                + pkt(b"C", z(helo) + b"4" + struct.pack(">H", 50123) + z(ip))
+                + pkt(b"H", z(helo)))
+
+    def message(raw, mail_from, qid, leadspc=True, abort_at=None):
+        head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+        fields = []
+        for line in head.split(b"\n"):
+            if line[:1] in (b" ", b"\t") and fields:
+                fields[-1] += b"\r\n" + line
+            elif line:
+                fields.append(line)
+        out = (pkt(b"D", b"M" + z("i", qid, "{mail_addr}", mail_from))
+               + pkt(b"M", z("<%s>" % mail_from, "SIZE=%d" % len(raw))) + pkt(b"R", z("<bob@example.net>")))
+        for f in fields:
+            name, _, value = f.partition(b":")
+            out += pkt(b"L", name + b"\0" + (value if leadspc else value.lstrip(b" ")) + b"\0")
+        out += pkt(b"N")
+        body = body.replace(b"\n", b"\r\n")
+        if abort_at is not None:
+            return out + pkt(b"B", body[:abort_at]) + pkt(b"A")
+        for i in range(0, len(body), 65535):
+            out += pkt(b"B", body[i:i + 65535])
+        return out + pkt(b"D", b"E" + z("i", qid)) + pkt(b"E")
+
+    ses = open(os.path.join(TOP, "tests", "verdict", "ses.eml"), "rb").read()
+    ses_from = "0100018c1a2b3c4d-5e6f7a8b@us-east-1.amazonses.com"
+    ses_conn = connect("54.240.8.1", "a8-1.smtp-out.amazonses.com")
+    plain = lambda frm, extra=b"": (b"From: " + frm.encode() + b"\nTo: bob@example.net\nSubject: hi\n"
+                                    + extra + b"\nHello.\n")
+    reject_msg = message(plain("x@reject.example"), "x@other.example", "REJ1")
+    quit_ = pkt(b"Q")
+
+    for opt, name in ((0x00, "ses-whole"), (0x02, "ses-byte-by-byte"), (0x04, "ses-odd-reads"),
+                      (0x06, "ses-5-byte-reads"), (0x0c, "ses-16k-plus-one")):
+        put("mserver", bytes([opt]) + optneg() + ses_conn + message(ses, ses_from, "SES1") + quit_, name)
+    put("mserver", b"\x0a" + optneg() + ses_conn + message(ses, ses_from, "AB1", abort_at=100)
+        + message(ses, ses_from, "AB2") + pkt(b"K") + ses_conn + message(ses, ses_from, "NC1") + quit_,
+        "abort-then-quit-nc")
+    put("mserver", b"\x00" + optneg(proto=0) + ses_conn + message(ses, ses_from, "NONR", leadspc=False)
+        + quit_, "no-reply-flags-none")
+    put("mserver", b"\x00" + optneg(proto=0x7f, version=2, actions=0x3f)
+        + connect("192.0.2.7", "mail.example.com") + message(plain("a@example.com"), "a@example.com", "V2",
+                                                               leadspc=False), "protocol-v2")
+    put("mserver", b"\x01" + optneg() + connect("192.0.2.9", "mail.other.example") + reject_msg
+        + pkt(b"K") + connect("192.0.2.9", "mail.other.example")
+        + message(plain("y@quarantine.example"), "y@other.example", "QUA1") + quit_, "reject-failures")
+    put("mserver", b"\x00" + optneg() + connect("192.0.2.7", "mail.example.com")
+        + message(plain("a@example.com", b"Authentication-Results: mx.fuzz.example; dmarc=pass\n"
+                        b"Authentication-Results: (c) MX.FUZZ.EXAMPLE. ; spf=pass\n"
+                        b"Authentication-Results: other.example; none\n"), "a@example.com", "FORGED"), "forged-ar")
+    put("mserver", b"\x00" + optneg() + connect("10.0.0.1", "webmail.example")
+        + message(plain("a@example.com", b"Authentication-Results: mx.fuzz.example; dmarc=pass\n"),
+                  "a@example.com", "IGN") + pkt(b"K") + connect("10.1.2.3", "relay.example")
+        + message(plain("a@example.com"), "a@example.com", "TRUST"), "ignored-and-trusted-clients")
+    put("mserver", b"\x08" + optneg() + connect("192.0.2.7", "mail.example.com")
+        + message(plain("a@example.com", b"X-Big: " + b"y" * 70000 + b"\n"), "a@example.com", "BIG")
+        + message(plain("a@example.com"), "a@example.com", "AFTERBIG"), "large-header-then-small")
+    put("mserver", b"\x00" + optneg() + connect("192.0.2.7", "mail.slow.example")
+        + message(plain("a@slow.example"), "a@slow.example", "SERVFAIL"), "dns-servfail")
+    put("mserver", b"\x00" + optneg() + connect("192.0.2.7", "h")
+        + pkt(b"D", b"M" + z("i", "q" * 300)) + pkt(b"M", z("<a@example.com>")) + pkt(b"E")
+        + pkt(b"L", z("From", " a@example.com")) + pkt(b"N") + pkt(b"E") + pkt(b"A") + pkt(b"A")
+        + pkt(b"U", z("XFOO")) + pkt(b"T") + pkt(b"K") + pkt(b"K") + pkt(b"E"), "out-of-order")
+    put("mserver", b"\x00" + pkt(b"H", z("before-negotiation")), "command-before-optneg")
+    put("mserver", b"\x00" + optneg() + pkt(b"Z"), "unknown-command")
+    put("mserver", b"\x00" + optneg() + optneg(proto=0) + optneg(actions=0x1), "renegotiate-then-refuse")
+    put("mserver", b"\x0e" + optneg() + struct.pack(">I", 1024 * 1024) + b"B" + b"x" * 3000, "cut-1m-packet")
+    put("mserver", b"\x02" + optneg() + ses_conn + message(ses, ses_from, "M1") + message(ses, ses_from, "M2")
+        + message(ses, ses_from, "M3"), "three-messages-no-quit")
+
 def main():
-    for t in ("conf", "authres", "message", "from", "hints", "spf", "mproto"):
+    for t in ("conf", "authres", "message", "from", "hints", "spf", "mproto", "mserver"):
         d = os.path.join(CORPUS, t)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
@@ -285,6 +374,7 @@ def main():
     seeds_hints()
     seeds_spf()
     seeds_mproto()
+    seeds_mserver()
     for t in sorted(os.listdir(CORPUS)):
         n = len(os.listdir(os.path.join(CORPUS, t)))
         size = sum(os.path.getsize(os.path.join(CORPUS, t, f)) for f in os.listdir(os.path.join(CORPUS, t)))
