@@ -284,8 +284,9 @@ run_daemon(const struct options *o, struct am_conf *c)
 		goto fail;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	am_log(LOG_INFO, "%s %s listening on %s (%s engine)", PACKAGE_NAME, PACKAGE_VERSION, c->socket,
-	    run.transport->name);
+	am_log(LOG_INFO, "%s %s listening on %s (%s engine; DMARC by %s)", PACKAGE_NAME, PACKAGE_VERSION,
+	    c->socket, run.transport->name, c->dmarc_standard == AM_DMARC_RFC7489 ?
+	    "RFC 7489, Public Suffix List" : "RFC 9989, DNS tree walk");
 	am_log(LOG_INFO, "at most %u MTA connections at once (MaxConnections %s; %lu file descriptors, "
 	    "%lu open, %lu kept for DNS and files)", limits.max_connections,
 	    c->max_connections == 0 ? "auto" : "set", limits.nofile, limits.open, limits.reserved);

@@ -191,22 +191,71 @@ reply_safe(const char *in, char *out, size_t outlen)
 	out[i] = '\0';
 }
 
-/* RejectFailures: reject or quarantine a DMARC failure as its policy asks. */
+/*
+ * A From whose authors cannot all be known: none (no From, no usable
+ * domain), more than the pipeline evaluates, or an address without a
+ * usable domain.  RFC 9989 11.5: its DMARC evaluation is incomplete and
+ * a reader may be shown any domain; RFC 7489 6.6.1 lets the receiver
+ * reject it.  A From naming a few domains, all evaluated, is not
+ * malformed here: the strictest of their outcomes stands.
+ */
+static const char *
+from_unusable(const struct am_verdict *v)
+{
+	if (v->from_status == AM_FROM_OK)
+		return NULL;
+	if (v->from_status == AM_FROM_MISSING)
+		return "the message has no From header field";
+	if (v->author_domains_over)
+		return "the From header field names too many author domains";
+	if (v->n_author_domains == 0)
+		return "no author domain can be read from the From header field";
+	if (v->author_domains_incomplete)
+		return "an address in the From header field has no usable domain";
+	return NULL;
+}
+
+/* The record's tag the policy came from, for the reply texts. */
+static const char *
+policy_tag_word(const struct am_dmarc_verdict *d)
+{
+	return d->policy_tag == AM_PTAG_NP ? "np" : d->policy_tag == AM_PTAG_SP ? "sp" : "p";
+}
+
+/*
+ * RejectFailures: reject or quarantine a DMARC failure as its policy
+ * asks, and (RejectMalformedFrom) reject a From whose authors are not
+ * all known, after a DMARC reject, whose text names the domain.
+ */
 static enum am_session_action
 enforce(am_session *s, const struct am_verdict *v, const struct am_session_edits *ed)
 {
+	const struct am_conf *conf = am_pipeline_conf(s->pipeline);
 	char domain[AM_DOMAIN_MAX], text[512];
+	const char *malformed = from_unusable(v);
 
-	if (!am_pipeline_conf(s->pipeline)->reject_failures || v->dmarc.result != AM_DMARC_FAIL)
+	if (!conf->reject_failures)
+		return AM_SESSION_CONTINUE;
+	if (v->dmarc.result != AM_DMARC_FAIL || v->dmarc.disposition != AM_POLICY_REJECT) {
+		if (malformed != NULL && conf->reject_malformed_from) {
+			snprintf(s->reply, sizeof(s->reply), "Malformed From: %s, so DMARC cannot "
+			    "be checked (RFC 5322 3.6.2 requires one From with its author addresses)", malformed);
+			return AM_SESSION_REJECT;
+		}
+	}
+	if (v->dmarc.result != AM_DMARC_FAIL)
 		return AM_SESSION_CONTINUE;
 	reply_safe(v->from_domain, domain, sizeof(domain));
 	if (v->dmarc.disposition == AM_POLICY_REJECT) {
-		snprintf(s->reply, sizeof(s->reply), "DMARC policy of %s (p=reject) rejects this message: "
-		    "neither SPF nor DKIM passed aligned with the From domain", domain);
+		snprintf(s->reply, sizeof(s->reply), "DMARC policy of %s (%s=reject) rejects this message: "
+		    "neither SPF nor DKIM passed aligned with the From domain", domain,
+		    policy_tag_word(&v->dmarc));
 		return AM_SESSION_REJECT;
 	}
 	if (v->dmarc.disposition == AM_POLICY_QUARANTINE) {
-		snprintf(text, sizeof(text), "DMARC fail for %s under p=quarantine", domain);
+		snprintf(text, sizeof(text), "DMARC fail for %s under %s=%s%s", domain,
+		    policy_tag_word(&v->dmarc), am_dmarc_policy_name(v->dmarc.policy),
+		    v->dmarc.testing ? " in testing mode (t=y)" : "");
 		if (!ed->quarantine(ed->arg, text))
 			am_log(LOG_WARNING, "%s: quarantine failed", v->queue_id);
 	}

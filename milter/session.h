@@ -8,7 +8,8 @@
  * or not: RFC 8601 section 5) - and, at end of message, the edits and the
  * SMTP action: forged fields removed from the highest index down, ours
  * inserted first (checked clients only), DMARC failures rejected or
- * quarantined under RejectFailures.
+ * quarantined under RejectFailures, and there also (RejectMalformedFrom)
+ * a From whose author domains cannot all be known.
  *
  * The transports (transport-libmilter.c over libmilter,
  * transport-native.c over our own protocol engine) translate their
@@ -16,7 +17,7 @@
  * struct am_session_edits.  Neither the verifiers nor this module see a
  * transport type.
  *
- * Errors: only a DMARC rejection fails a message.  An edit the transport
+ * Errors: only a DMARC rejection or a malformed From fails a message.  An edit the transport
  * could not make is logged (am_log: LOG_ERR for our header, LOG_WARNING
  * for a removal or the quarantine) and the message goes on; removed
  * forgeries are logged (LOG_NOTICE), the verdict line by the pipeline.

@@ -6,8 +6,9 @@
 #   sh tests/bootstrap.sh demo   install, build, run the loopback demo: nsd,
 #                                a private Postfix and the milter verifying
 #                                three SES-style messages
-#   sh tests/bootstrap.sh test   install, build, make check (plain and
-#                                under ASan+UBSan), the Debian package
+#   sh tests/bootstrap.sh test   install (with mailauth from npm, for
+#                                tests/secondopinion.test), build, make
+#                                check (plain and under ASan+UBSan), the Debian package
 #                                (built, installed, e2e on it, purged:
 #                                tests/package.test), then 60 s of each
 #                                libFuzzer target
@@ -20,7 +21,7 @@ cd "$top"
 PACKAGES="build-essential autoconf automake pkg-config
 	libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev
 	check publicsuffix miltertest procps openssl
-	python3 python3-dkim python3-yaml
+	python3 python3-dkim python3-yaml libxml2-utils
 	nsd unbound postfix swaks
 	chromium clang libclang-rt-14-dev
 	debhelper dpkg-dev lintian logrotate strace"
@@ -49,6 +50,24 @@ install_packages() {
 	return 0
 }
 
+# mailauth, the second opinion of tests/secondopinion.test, exactly as
+# tests/dmarc/mailauth/package-lock.json pins it (npm ci).  nodejs comes
+# from the machine (Debian's, or NodeSource's with npm inside); Debian's
+# needs its npm package beside it.
+install_mailauth() {
+	node_pkgs=
+	command -v node >/dev/null 2>&1 || node_pkgs="nodejs"
+	command -v npm >/dev/null 2>&1 || node_pkgs="$node_pkgs npm"
+	if [ -n "$node_pkgs" ]; then
+		echo "bootstrap: installing $node_pkgs"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q
+		# shellcheck disable=SC2086
+		apt-get install -y -q --no-install-recommends $node_pkgs
+	fi
+	(cd tests/dmarc/mailauth && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 build() { # build DIR [configure flags...]
 	dir=$1; shift
 	mkdir -p "$dir"
@@ -66,6 +85,7 @@ demo)
 	exec sh tests/e2e/demo.sh "$top/build/plain"
 	;;
 test)
+	install_mailauth
 	build build/plain
 	(cd build/plain && make -j"$(nproc)" check) || { cat build/plain/test-suite.log 2>/dev/null; exit 1; }
 	build build/sanitizers --enable-sanitizers

@@ -129,6 +129,12 @@ START_TEST(alignlog_design_example_exact)
 	v.dmarc.record_found = true;
 	v.dmarc.pct = 100;
 	am_strlcpy(v.dmarc.record_domain, "example.com", sizeof(v.dmarc.record_domain));
+	/* What RFC 9989 evaluation (the default) adds for the domain's own record. */
+	v.dmarc.policy_tag = AM_PTAG_P;
+	v.dmarc.discovery = AM_DISCOVERY_TREEWALK;
+	v.dmarc.psd = 'u';
+	v.dmarc.published_p = AM_POLICY_NONE;
+	am_strlcpy(v.dmarc.org_domain, "example.com", sizeof(v.dmarc.org_domain));
 	am_buf_init(&b);
 	am_alignlog_render(&v, &b);
 	ck_assert_str_eq(b.data, want);

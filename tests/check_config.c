@@ -143,6 +143,45 @@ START_TEST(booleans_and_none)
 }
 END_TEST
 
+/*
+ * RejectMalformedFrom (alignmilter.conf(5)): on by default, so with
+ * RejectFailures a From whose author domains cannot all be known is
+ * refused (RFC 9989 (draft-41) 11.5: its DMARC evaluation is
+ * incomplete); a boolean like the others; the key alone does not turn
+ * enforcement on.
+ */
+START_TEST(reject_malformed_from)
+{
+	struct am_conf c;
+
+	am_conf_defaults(&c);
+	ck_assert(c.reject_malformed_from);
+	ck_assert(!c.reject_failures);
+	am_conf_free(&c);
+	ck_assert_msg(load(&c, "RejectFailures yes\n"), "%s", err);
+	ck_assert(c.reject_failures && c.reject_malformed_from);
+	am_conf_free(&c);
+	ck_assert_msg(load(&c, "RejectFailures yes\nRejectMalformedFrom no\n"), "%s", err);
+	ck_assert(c.reject_failures && !c.reject_malformed_from);
+	am_conf_free(&c);
+	ck_assert_msg(load(&c, "rejectmalformedfrom off\nRejectMalformedFrom YES\n"), "%s", err);
+	ck_assert(c.reject_malformed_from);
+	ck_assert(!c.reject_failures);
+	am_conf_free(&c);
+	ck_assert_msg(load(&c, "RejectMalformedFrom 0\n"), "%s", err);
+	ck_assert(!c.reject_malformed_from);
+	am_conf_free(&c);
+	ck_assert(am_conf_set(&c, "RejectMalformedFrom", "true", err, sizeof(err)));
+	ck_assert(c.reject_malformed_from);
+	ck_assert(!am_conf_set(&c, "RejectMalformedFrom", "sometimes", err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "bad RejectMalformedFrom"));
+	ck_assert(c.reject_malformed_from);	/* a refused value changes nothing */
+	am_conf_free(&c);
+	expect_error("RejectFailures yes\nRejectMalformedFrom maybe\n", 2, "bad RejectMalformedFrom");
+	expect_error("RejectMalformedFrom\n", 1, "RejectMalformedFrom");
+}
+END_TEST
+
 START_TEST(later_key_wins)
 {
 	struct am_conf c;
@@ -449,6 +488,7 @@ main(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, every_key);
 	tcase_add_test(tc, booleans_and_none);
+	tcase_add_test(tc, reject_malformed_from);
 	tcase_add_test(tc, later_key_wins);
 	tcase_add_test(tc, dns_cache_size);
 	tcase_add_test(tc, error_unknown_key_names_line);

@@ -43,7 +43,7 @@ setup(void)
 
 	dt_fz = fz_new();
 	dt_res = am_resolver_new_backend(fz_backend, dt_fz, TIMEOUT_MS);
-	dt_dm = am_dmarc_new(dt_res, PSL_PINNED, err, sizeof(err));
+	dt_dm = am_dmarc_new(dt_res, AM_DMARC_RFC7489, PSL_PINNED, err, sizeof(err));
 	ck_assert_msg(dt_dm != NULL, "am_dmarc_new: %s", err);
 }
 
@@ -145,16 +145,16 @@ START_TEST(test_new_errors)
 	char err[256];
 	am_dmarc *d;
 
-	d = am_dmarc_new(dt_res, "/nonexistent/psl.dat", err, sizeof(err));
+	d = am_dmarc_new(dt_res, AM_DMARC_RFC7489, "/nonexistent/psl.dat", err, sizeof(err));
 	ck_assert_ptr_null(d);
 	ck_assert_msg(strstr(err, "/nonexistent/psl.dat") != NULL, "err: %s", err);
-	d = am_dmarc_new(dt_res, "/etc/hostname", err, sizeof(err));
+	d = am_dmarc_new(dt_res, AM_DMARC_RFC7489, "/etc/hostname", err, sizeof(err));
 	ck_assert_ptr_null(d);
 	ck_assert_str_ne(err, "");
-	d = am_dmarc_new(dt_res, NULL, err, sizeof(err));
+	d = am_dmarc_new(dt_res, AM_DMARC_RFC7489, NULL, err, sizeof(err));
 	ck_assert_ptr_null(d);
 	/* A second instance (other PSL) works alongside the first. */
-	d = am_dmarc_new(dt_res, PSL_SYSTEM, err, sizeof(err));
+	d = am_dmarc_new(dt_res, AM_DMARC_RFC7489, PSL_SYSTEM, err, sizeof(err));
 	if (d != NULL)
 		am_dmarc_free(d);
 }

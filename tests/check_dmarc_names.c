@@ -125,7 +125,7 @@ START_TEST(test_psl_vectors_system)
 {
 	char err[256];
 	int pass, total;
-	am_dmarc *d = am_dmarc_new(dt_res, PSL_SYSTEM, err, sizeof(err));
+	am_dmarc *d = am_dmarc_new(dt_res, AM_DMARC_RFC7489, PSL_SYSTEM, err, sizeof(err));
 
 	if (d == NULL) {
 		fprintf(stderr, "PSL vectors (system PSL): skipped, %s\n", err);

@@ -6,6 +6,10 @@
  * set-ups a real server can hold; this covers what it cannot: a CNAME that
  * shares its name with a TXT record (nsd refuses to load such a zone, some
  * providers serve it), and the exported grammar/lookup-count helpers.
+ * Under DMARCStandard rfc9989: the names of a long domain's tree walk
+ * (RFC 9989 4.10), a DNS failure on the walk, and a public suffix
+ * operator's record (psd=y at _dmarc.com), which the fixture's com zone
+ * cannot hold without changing every other script case.
  */
 #include "config.h"
 
@@ -83,7 +87,7 @@ START_TEST(test_cname_and_txt)
 {
 	am_resolver *res = am_resolver_new_backend(conflict_backend, fz, 1000);
 	char err[256];
-	am_dmarc *dm = am_dmarc_new(res, PSL_PATH, err, sizeof(err));
+	am_dmarc *dm = am_dmarc_new(res, AM_DMARC_RFC7489, PSL_PATH, err, sizeof(err));
 	struct am_dc_options o;
 	struct am_dc_result *r;
 	const struct am_dc_check *k;
@@ -116,7 +120,7 @@ START_TEST(test_timeout_is_unchecked)
 {
 	am_resolver *res = am_resolver_new_backend(fz_backend, fz, 1000);
 	char err[256];
-	am_dmarc *dm = am_dmarc_new(res, PSL_PATH, err, sizeof(err));
+	am_dmarc *dm = am_dmarc_new(res, AM_DMARC_RFC7489, PSL_PATH, err, sizeof(err));
 	struct am_dc_options o;
 	struct am_dc_result *r;
 
@@ -189,7 +193,7 @@ START_TEST(test_dmarc_parse_record)
 {
 	struct am_dmarc_record d;
 
-	am_dmarc_parse_record("v=DMARC1; p=Reject; sp=none; aspf=s; pct=50; rua=mailto:a@example.com", &d);
+	am_dmarc_parse_record("v=DMARC1; p=Reject; sp=none; aspf=s; pct=50; rua=mailto:a@example.com", AM_DMARC_RFC7489, &d);
 	ck_assert(d.usable && !d.as_none);
 	ck_assert_str_eq(d.p, "reject");
 	ck_assert_str_eq(d.sp, "none");
@@ -199,17 +203,133 @@ START_TEST(test_dmarc_parse_record)
 	ck_assert_str_eq(d.rua, "mailto:a@example.com");
 	ck_assert_str_eq(d.ignored, "");
 
-	am_dmarc_parse_record("v=DMARC1; p=reject; pct=101; fo=9", &d);
+	am_dmarc_parse_record("v=DMARC1; p=reject; pct=101; fo=9", AM_DMARC_RFC7489, &d);
 	ck_assert(d.usable);
 	ck_assert_uint_eq(d.pct, 100);
 	ck_assert_msg(strstr(d.ignored, "pct=") && strstr(d.ignored, "fo="), "%s", d.ignored);
 
-	am_dmarc_parse_record("v=DMARC1; p=bogus", &d);		/* 6.6.3: no policy */
+	am_dmarc_parse_record("v=DMARC1; p=bogus", AM_DMARC_RFC7489, &d);		/* 6.6.3: no policy */
 	ck_assert(!d.usable && d.p_invalid);
-	am_dmarc_parse_record("v=DMARC1; rua=mailto:a@example.com", &d);	/* as p=none */
+	am_dmarc_parse_record("v=DMARC1; rua=mailto:a@example.com", AM_DMARC_RFC7489, &d);	/* as p=none */
 	ck_assert(d.usable && d.as_none);
 	ck_assert(!am_dmarc_is_record("v=DMARC2; p=none"));
 	ck_assert(am_dmarc_is_record("v = DMARC1;p=none"));
+}
+END_TEST
+
+/* Run the checker on domain under rfc9989 over the fake zone (no selectors, no MAIL FROM). */
+static struct am_dc_result *
+run_9989(const char *domain, const char *mail_from)
+{
+	am_resolver *res = am_resolver_new_backend(fz_backend, fz, 1000);
+	char err[256];
+	am_dmarc *dm = am_dmarc_new(res, AM_DMARC_RFC9989, PSL_PATH, err, sizeof(err));
+	struct am_dc_options o;
+	struct am_dc_result *r;
+
+	ck_assert_msg(dm != NULL, "%s", err);
+	memset(&o, 0, sizeof(o));
+	o.domain = domain;
+	o.mail_from = mail_from;
+	r = am_dc_run(res, dm, &o);
+	am_dmarc_free(dm);
+	am_resolver_free(res);
+	return r;
+}
+
+/* RFC 9989 4.10: the example's eight queries, and no record on any of them. */
+START_TEST(test_walk_names_long)
+{
+	struct am_dc_result *r = run_9989("a.b.c.d.e.f.g.h.i.j.mail.example.com", NULL);
+	const struct am_dc_check *k;
+
+	ck_assert_msg(!r->failed, "%s", r->error);
+	k = find(r, "dmarc-record");
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(k->status, AM_DC_FAIL);
+	ck_assert_int_eq(k->hint, AM_HINT_DMARC_NO_RECORD);
+	ck_assert_msg(strstr(k->detail, "no DMARC record at _dmarc.a.b.c.d.e.f.g.h.i.j.mail.example.com, "
+	    "_dmarc.g.h.i.j.mail.example.com, _dmarc.h.i.j.mail.example.com, _dmarc.i.j.mail.example.com, "
+	    "_dmarc.j.mail.example.com, _dmarc.mail.example.com, _dmarc.example.com, _dmarc.com (the DNS "
+	    "tree walk, RFC 9989 4.10)") == k->detail, "%s", k->detail);
+	am_dc_result_free(r);
+	/* 8 labels: cut straight to the last 7 (step 4). */
+	r = run_9989("b.c.d.e.f.g.example.com", NULL);
+	k = find(r, "dmarc-record");
+	ck_assert_msg(strstr(k->detail, "at _dmarc.b.c.d.e.f.g.example.com, _dmarc.c.d.e.f.g.example.com, "
+	    "_dmarc.d.e.f.g.example.com,") != NULL, "%s", k->detail);
+	am_dc_result_free(r);
+}
+END_TEST
+
+/* A walk name that fails (SERVFAIL) leaves the policy unknown: could not check. */
+START_TEST(test_walk_servfail)
+{
+	struct am_dc_result *r;
+
+	fz_add_a(fz, "shop.walk.example.com", "192.0.2.1");
+	fz_add_txt(fz, "_dmarc.example.com", "v=DMARC1; p=reject");
+	fz_set_status(fz, "_dmarc.walk.example.com", 0, AM_DNS_SERVFAIL);
+	r = run_9989("shop.walk.example.com", NULL);
+	ck_assert(r->failed);
+	ck_assert_msg(strstr(r->error, "walk.example.com") != NULL, "%s", r->error);
+	am_dc_result_free(r);
+	/* Its own record applies, but the organizational domain (4.10.2) stays unknown. */
+	fz_add_txt(fz, "_dmarc.own.example.org", "v=DMARC1; p=reject; rua=mailto:d@own.example.org");
+	fz_set_status(fz, "_dmarc.example.org", 0, AM_DNS_SERVFAIL);
+	r = run_9989("own.example.org", NULL);
+	ck_assert(r->failed);
+	ck_assert_msg(strstr(r->error, "organizational domain unknown") != NULL, "%s", r->error);
+	am_dc_result_free(r);
+}
+END_TEST
+
+/*
+ * RFC 9989 4.10.1, 4.10.2: only a public suffix operator's record (psd=y
+ * at _dmarc.com) applies; the organizational domain is the name one label
+ * below it; the fix is a record of the domain's own.
+ */
+START_TEST(test_psd_operator)
+{
+	struct am_dc_result *r;
+	const struct am_dc_check *k;
+
+	fz_add_txt(fz, "_dmarc.com", "v=DMARC1; p=reject; psd=y; rua=mailto:pso@nic.example");
+	fz_add_a(fz, "shop.pso.com", "192.0.2.1");
+	r = run_9989("shop.pso.com", NULL);
+	ck_assert_msg(!r->failed, "%s", r->error);
+	k = find(r, "dmarc-record");
+	ck_assert_int_eq(k->status, AM_DC_PASS);
+	ck_assert_msg(strstr(k->detail, "_dmarc.com (a parent name") != NULL, "%s", k->detail);
+	k = find(r, "dmarc-psd");
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(k->status, AM_DC_WARN);
+	ck_assert_uint_eq(k->points, 5);
+	ck_assert_msg(strstr(k->detail, "organizational domain pso.com") != NULL, "%s", k->detail);
+	ck_assert_str_eq(k->fix, "_dmarc.pso.com. TXT \"v=DMARC1; p=reject; rua=mailto:dmarc-reports@pso.com\"");
+	/* The policy the operator's record gives an existing subdomain: sp=, else p= (4.10.1). */
+	k = find(r, "dmarc-policy");
+	ck_assert_msg(strncmp(k->detail, "p=reject", 8) == 0, "%s", k->detail);
+	am_dc_result_free(r);
+}
+END_TEST
+
+/* The checker's parser calls: RFC 9989 keeps pct only to warn; RFC 7489 validates it. */
+START_TEST(test_dmarc_parse_record_9989)
+{
+	struct am_dmarc_record d;
+
+	am_dmarc_parse_record("v=DMARC1; p=reject; np=none; psd=n; t=y; pct=0", AM_DMARC_RFC9989, &d);
+	ck_assert(d.usable && !d.as_none && d.testing && d.pct_present);
+	ck_assert_str_eq(d.np, "none");
+	ck_assert_int_eq(d.psd, 'n');
+	ck_assert_uint_eq(d.pct, 0);
+	ck_assert_str_eq(d.ignored, "");
+	am_dmarc_parse_record("v=DMARC1; p=reject; pct=x", AM_DMARC_RFC9989, &d);
+	ck_assert(d.pct_present && d.pct == 100);
+	ck_assert_str_eq(d.ignored, "");		/* historic: never named invalid (9.3) */
+	am_dmarc_parse_record("v=DMARC1; p=reject; pct=x", AM_DMARC_RFC7489, &d);
+	ck_assert_str_eq(d.ignored, "ignored invalid pct=");
 }
 END_TEST
 
@@ -240,6 +360,10 @@ domaincheck_suite(void)
 	tcase_add_test(tc, test_spf_count_lookups);
 	tcase_add_test(tc, test_dmarc_parse_record);
 	tcase_add_test(tc, test_grades);
+	tcase_add_test(tc, test_walk_names_long);
+	tcase_add_test(tc, test_walk_servfail);
+	tcase_add_test(tc, test_psd_operator);
+	tcase_add_test(tc, test_dmarc_parse_record_9989);
 	suite_add_tcase(s, tc);
 	return s;
 }

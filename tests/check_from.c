@@ -478,6 +478,191 @@ START_TEST(from_hostile)
 }
 END_TEST
 
+/* ---- every author domain of a broken From (am_from_authors_add) ------- */
+
+/*
+ * One message's From field(s), what a lenient reader takes as its author
+ * domains.  RFC 5322 3.6.2 allows one From field, 3.4 a mailbox-list in
+ * it; RFC 7489 6.6.1 and RFC 9989 (draft-41) 11.5 let a receiver
+ * evaluate every author domain (a few: the cap) and apply the strictest,
+ * and 5.3.1 extracts the domain as an A-label.  The strict reader
+ * refuses most of these, which left them outside DMARC.
+ */
+struct authors_row {
+	const char *field[3];	/* NULL-terminated */
+	const char *domains;	/* expected, "," separated, in order */
+	bool	over, incomplete;
+	const char *why;
+};
+
+static const struct authors_row authors_rows[] = {
+	{ { "PayPal, Inc. <service@paypal.com>" }, "paypal.com", false, false,
+	  "RFC 5322 3.2.5: ',' is no phrase character; a client still shows the address" },
+	{ { " <service@paypal.com> (PayPal" }, "paypal.com", false, false,
+	  "RFC 5322 3.2.2: unterminated comment after the address" },
+	{ { "a@x.example, b@y.example" }, "x.example,y.example", false, false,
+	  "RFC 5322 3.6.2: a mailbox-list of two authors" },
+	{ { "a@x.example", "b@Y.Example." }, "x.example,y.example", false, false,
+	  "RFC 5322 3.6: two From fields; case and trailing dot cleaned" },
+	{ { "a@X.example, b@x.EXAMPLE", "c@x.example" }, "x.example", false, false,
+	  "distinct domains, case-insensitive" },
+	{ { "PayPal <service@paypal.com" }, "paypal.com", false, false, "missing '>'" },
+	{ { "PayPal,\r\n Inc. <service@paypal.com>" }, "paypal.com", false, false, "folded" },
+	{ { "<@relay.example,@r2.example:joe@x.example>" }, "x.example", false, false,
+	  "RFC 5322 4.4 obs-route: route domains are no authors" },
+	{ { "undisclosed: a@x.example, b@y.example;" }, "x.example,y.example", false, false,
+	  "RFC 5322 3.4 group" },
+	{ { "joe (c) @ paypal (x) . com, b@y.example" }, "paypal.com,y.example", false, false,
+	  "RFC 5322 4.4 obs-local-part/obs-domain: CFWS around '@' and '.'" },
+	{ { "\"j d\"@x.example, b@y.example" }, "x.example,y.example", false, false,
+	  "RFC 5322 3.4.1 quoted local-part" },
+	{ { "\"service@paypal.com\" <joe@evil.example>, b@y.example" }, "evil.example,y.example",
+	  false, false, "an address in a quoted display name is display text (RFC 9989 11.4)" },
+	{ { "joe@evil.example (service@paypal.com" }, "evil.example", false, false,
+	  "an address in a comment is display text" },
+	{ { "\"PayPal <service@paypal.com>" }, "", false, false,
+	  "unterminated quote: the rest is its text, no author" },
+	{ { "(PayPal <service@paypal.com>" }, "", false, false,
+	  "unterminated comment: no author" },
+	{ { "a@b\xc3\xbc" "cher.example, b@x.example" }, "xn--bcher-kva.example,x.example", false, false,
+	  "RFC 9989 5.3.1 / RFC 8616: U-label to A-label" },
+	{ { "a@[192.0.2.1], b@x.example" }, "x.example", false, true,
+	  "RFC 5322 3.4.1 domain-literal: no DNS domain" },
+	{ { "a@exa!mple.com, b@x.example" }, "x.example", false, true, "not a plausible DNS name" },
+	{ { "a@, b@x.example" }, "x.example", false, true, "an address without a domain" },
+	{ { "a@x..example, b@x.example" }, "x.example", false, true, "an empty label" },
+	{ { "@x.example" }, "", false, false, "no local-part: no address" },
+	{ { "a@a.example, b@b.example, c@c.example, d@d.example, e@e.example" },
+	  "a.example,b.example,c.example,d.example,e.example", false, false, "five: the cap" },
+	{ { "a@a.example, b@b.example, c@c.example", "d@d.example, e@e.example, f@f.example" },
+	  "a.example,b.example,c.example,d.example,e.example", true, false, "six: over the cap" },
+	{ { "" }, "", false, false, "empty" },
+};
+
+static void
+authors_check(const struct am_from_authors *a, const char *domains, bool over, bool incomplete,
+    const char *label)
+{
+	char got[AM_FROM_DOMAINS_MAX * AM_DOMAIN_MAX] = "";
+	unsigned i;
+
+	for (i = 0; i < a->n; i++) {
+		if (i > 0)
+			strcat(got, ",");
+		strcat(got, a->domain[i]);
+	}
+	ck_assert_msg(strcmp(got, domains) == 0 && a->over == over && a->incomplete == incomplete,
+	    "%s: domains \"%s\" over %d incomplete %d, want \"%s\" %d %d", label, got, a->over,
+	    a->incomplete, domains, over, incomplete);
+}
+
+START_TEST(from_authors_table)
+{
+	size_t i, j;
+
+	for (i = 0; i < sizeof(authors_rows) / sizeof(authors_rows[0]); i++) {
+		const struct authors_row *r = &authors_rows[i];
+		struct am_from_authors a;
+
+		am_from_authors_init(&a);
+		for (j = 0; j < 3 && r->field[j] != NULL; j++)
+			am_from_authors_add(&a, r->field[j], strlen(r->field[j]));
+		authors_check(&a, r->domains, r->over, r->incomplete, r->why);
+	}
+}
+END_TEST
+
+/* Bounds: never past len, NUL refused, the address cap, hostile sizes fast. */
+START_TEST(from_authors_bounds)
+{
+	char *v = malloc(BIG + 64);
+	struct am_from_authors a;
+	size_t i;
+	double t0 = now();
+
+	ck_assert_ptr_nonnull(v);
+	/* len ends the value: the bytes after it are not read */
+	am_from_authors_init(&a);
+	am_from_authors_add(&a, "a@x.examplezzz.invalid", 11);
+	authors_check(&a, "x.example", false, false, "len");
+	/* NUL: the value is refused whole, the set incomplete; other fields still count */
+	am_from_authors_init(&a);
+	am_from_authors_add(&a, "a@x.example", 11);
+	am_from_authors_add(&a, "b@paypal.com\0c@y.example", 24);
+	authors_check(&a, "x.example", false, true, "NUL");
+	/* 64 addresses of one domain are fine, the 65th is too many */
+	for (i = 0; i < 64; i++)
+		memcpy(v + 6 * i, "a@b.c,", 6);
+	am_from_authors_init(&a);
+	am_from_authors_add(&a, v, 6 * 64);
+	authors_check(&a, "b.c", false, false, "64 addresses");
+	am_from_authors_add(&a, "a@b.c", 5);
+	authors_check(&a, "b.c", true, false, "65 addresses");
+	/* a domain past 253 octets */
+	memcpy(v, "a@", 2);
+	for (i = 2; i < 2 + 300; i++)
+		v[i] = (i % 10 == 0) ? '.' : 'a';
+	am_from_authors_init(&a);
+	am_from_authors_add(&a, v, 302);
+	authors_check(&a, "", false, true, "300-octet domain");
+	/* megabytes: of '(' / '"' / '@' / '\' / a list / one domain */
+	memset(v, '(', BIG);
+	am_from_authors_init(&a);
+	am_from_authors_add(&a, v, BIG);
+	authors_check(&a, "", false, false, "1 MB (");
+	memset(v, '"', BIG);
+	am_from_authors_init(&a);
+	am_from_authors_add(&a, v, BIG);
+	authors_check(&a, "", false, false, "1 MB \"");
+	memset(v, '@', BIG);
+	am_from_authors_init(&a);
+	am_from_authors_add(&a, v, BIG);
+	authors_check(&a, "", false, false, "1 MB @");
+	memset(v, '\\', BIG);
+	am_from_authors_init(&a);
+	am_from_authors_add(&a, v, BIG);
+	authors_check(&a, "", false, false, "1 MB \\");
+	for (i = 0; i + 6 <= BIG; i += 6)
+		memcpy(v + i, "a@b.c,", 6);
+	am_from_authors_init(&a);
+	am_from_authors_add(&a, v, i);
+	authors_check(&a, "b.c", true, false, "1 MB list");
+	memcpy(v, "j@", 2);
+	for (i = 2; i + 1 < BIG; i += 2)
+		v[i] = 'a', v[i + 1] = '.';
+	am_from_authors_init(&a);
+	am_from_authors_add(&a, v, i);
+	authors_check(&a, "", false, true, "1 MB domain");
+	free(v);
+	ck_assert_msg(now() - t0 < 1.5, "hostile From inputs took %.2f s", now() - t0);
+}
+END_TEST
+
+/* Where the strict reader finds one domain, the lenient one finds it alone. */
+START_TEST(from_authors_agree_with_strict)
+{
+	FILE *fp = open_testdata("dmarc/opendmarc/finddomain.tsv");
+	char line[4096], *f[4], d[256];
+	int rows = 0;
+
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		struct am_from_authors a;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		ck_assert_int_eq(split_tabs(line, f, 4), 3);
+		if (am_from_domain(f[1], strlen(f[1]), d, sizeof(d)) != AM_FROM_OK)
+			continue;
+		am_from_authors_init(&a);
+		am_from_authors_add(&a, f[1], strlen(f[1]));
+		authors_check(&a, d, false, false, f[1]);
+		rows++;
+	}
+	fclose(fp);
+	ck_assert_int_gt(rows, 5);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -495,6 +680,9 @@ main(void)
 	tcase_add_test(tf, from_lengths);
 	tcase_add_test(tf, from_nul_and_8bit);
 	tcase_add_test(tf, from_hostile);
+	tcase_add_test(tf, from_authors_table);
+	tcase_add_test(tf, from_authors_bounds);
+	tcase_add_test(tf, from_authors_agree_with_strict);
 	tcase_set_timeout(tf, 20);
 	suite_add_tcase(s, tf);
 	sr = srunner_create(s);

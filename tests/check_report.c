@@ -439,6 +439,19 @@ static const struct {
 	    "\"0123456789012345678901234567890123456789012345678901234567890123456789\"," GOOD_REST "}",
 	    "queue_id: longer than 63 bytes" },
 	{ "{\"ts\":\"2026-11-27\",\"from_domain\":\"a\",", "not JSON" },
+	/* author_domains (docs/alignment-log.md): strings, domains that fit, from_domain among them. */
+	{ "{\"ts\":\"2026-11-27\",\"from_domain\":\"a\",\"author_domains\":\"a\"," GOOD_REST "}",
+	    "author_domains: array expected" },
+	{ "{\"ts\":\"2026-11-27\",\"from_domain\":\"a\",\"author_domains\":[\"a\",null]," GOOD_REST "}",
+	    "author_domains[]: string expected" },
+	{ "{\"ts\":\"2026-11-27\",\"from_domain\":\"a\",\"author_domains\":[\"a\",\"\"]," GOOD_REST "}",
+	    "author_domains[]: empty" },
+	{ "{\"ts\":\"2026-11-27\",\"from_domain\":\"b.example\",\"author_domains\":[\"a.example\"]," GOOD_REST "}",
+	    "from_domain: \"b.example\" is not one of author_domains" },
+	{ "{\"ts\":\"2026-11-27\",\"from_domain\":\"\",\"author_domains\":[\"a.example\"]," GOOD_REST "}",
+	    "is not one of author_domains" },
+	{ "{\"ts\":\"2026-11-27\",\"from_domain\":\"a\",\"author_domains\":[],\"author_domains\":[]," GOOD_REST "}",
+	    "author_domains: duplicate key" },
 };
 
 START_TEST(record_errors)

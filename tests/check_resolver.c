@@ -515,6 +515,8 @@ main(void)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	snprintf(dir, sizeof(dir), "%s/main", cr_tmpdir);
+	/* No root zone: a name outside the zones must get REFUSED (test_servfail). */
+	setenv("NSD_FIXTURE_NO_ROOT", "1", 1);
 	ns_port = cr_server_start(dir, ZONES "/resolver.example.zone " ZONES "/other.example.zone "
 	    ZONES "/2.0.192.in-addr.arpa.zone " ZONES "/8.b.d.0.1.0.0.2.ip6.arpa.zone "
 	    ZONES "/servfail.example.zone");

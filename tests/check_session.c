@@ -341,6 +341,123 @@ START_TEST(session_overlong_mail_from_checks_no_cut_domain)
 }
 END_TEST
 
+/*
+ * Spoofs of a p=reject domain behind a From the strict reader refuses
+ * (issue 16, item 1).  RFC 7489 6.6.1 and RFC 9989 (draft-41) 11.5:
+ * evaluate every author domain and apply the strictest policy; before,
+ * each of these ended as dmarc=permerror and was delivered under
+ * RejectFailures.  RFC 5322 3.6.2: one From field; 3.4: its mailboxes.
+ */
+static const char *const spoofs[] = {
+	"From: PayPal, Inc. <service@paypal.example>\r\n",	/* unquoted comma */
+	"From: <service@paypal.example> (PayPal\r\n",		/* unterminated comment */
+	"From: a@evil.example, service@paypal.example\r\n",	/* two addresses */
+	"From: a@evil.example\r\nFrom: service@paypal.example\r\n", /* two From fields */
+};
+
+/* A message with the given From line(s); free it. */
+static char *
+spoof_message(const char *from, size_t *len)
+{
+	char *m = am_xmalloc(strlen(from) + 128);
+
+	*len = (size_t)sprintf(m, "%sTo: b@example.net\r\nSubject: x\r\n\r\nbody\r\n", from);
+	return m;
+}
+
+START_TEST(session_rejects_malformed_from_spoofs)
+{
+	struct recorded r;
+	am_session *s = am_session_new(eng, true);
+	size_t i, len;
+
+	fz_add_txt(pz, "_dmarc.paypal.example", "v=DMARC1; p=reject");
+	fz_add_txt(pz, "_dmarc.evil.example", "v=DMARC1; p=none");
+	ck_assert_int_eq(am_session_connect(s, "192.0.2.99"), AM_SESSION_CONTINUE);
+	for (i = 0; i < NELEM(spoofs); i++) {
+		char *m = spoof_message(spoofs[i], &len);
+		struct am_verdict *v = new_verdict();
+
+		/* the verdict: the strictest author domain decides */
+		check_message(m, len, "192.0.2.99", "mx.evil.example", "a@evil.example", 0, v);
+		ck_assert_msg(v->from_status != AM_FROM_OK, "%s: from ok", spoofs[i]);
+		ck_assert_msg(v->dmarc.result == AM_DMARC_FAIL && v->dmarc.disposition == AM_POLICY_REJECT,
+		    "%s: dmarc=%s (%s)", spoofs[i], am_dmarc_result_name(v->dmarc.result), v->dmarc.reason);
+		ck_assert_str_eq(v->from_domain, "paypal.example");
+		ck_assert(v->hints & BIT(AM_HINT_FROM_INVALID));
+		free(v);
+
+		/* RejectFailures no: delivered, the verdict in the header */
+		conf.reject_failures = false;
+		memset(&r, 0, sizeof(r));
+		ck_assert_int_eq(session_message(s, m, len, "<a@evil.example>", &r), AM_SESSION_CONTINUE);
+		ck_assert_msg(strstr(r.log, "dmarc=fail (p=reject dis=reject) header.from=paypal.example") != NULL,
+		    "%s: edits %s", spoofs[i], r.log);
+		/* RejectFailures yes: 550 5.7.1 naming the spoofed domain */
+		conf.reject_failures = true;
+		memset(&r, 0, sizeof(r));
+		ck_assert_msg(session_message(s, m, len, "<a@evil.example>", &r) == AM_SESSION_REJECT,
+		    "%s: not rejected", spoofs[i]);
+		ck_assert_str_eq(r.log, "");
+		ck_assert_str_eq(am_session_reply_text(s), "DMARC policy of paypal.example (p=reject) rejects "
+		    "this message: neither SPF nor DKIM passed aligned with the From domain");
+		conf.reject_failures = false;
+		free(m);
+	}
+	am_session_free(s);
+}
+END_TEST
+
+/*
+ * No author domain can be read, too many, or one address without a
+ * usable domain: the evaluation is incomplete (RFC 9989 11.5), so under
+ * RejectFailures (RejectMalformedFrom yes, the default) it is rejected;
+ * without RejectFailures, or with RejectMalformedFrom no, delivered with
+ * the verdict in the header.
+ */
+START_TEST(session_rejects_unreadable_from)
+{
+	static const char *const froms[] = {
+		"From: (PayPal <service@paypal.example>\r\n",	/* all comment */
+		"From: \"PayPal <service@paypal.example>\r\n",	/* all quoted */
+		"From: a@a.example, b@b.example, c@c.example, d@d.example, e@e.example, f@f.example\r\n",
+		"From: a@[192.0.2.1], b@evil.example\r\n",	/* a domain literal beside it */
+		"",						/* no From at all */
+	};
+	struct recorded r;
+	am_session *s = am_session_new(eng, true);
+	char err[128];
+	size_t i, len;
+
+	fz_add_txt(pz, "_dmarc.evil.example", "v=DMARC1; p=none");
+	ck_assert_int_eq(am_session_connect(s, "192.0.2.99"), AM_SESSION_CONTINUE);
+	for (i = 0; i < NELEM(froms); i++) {
+		char *m = spoof_message(froms[i], &len);
+
+		conf.reject_failures = false;
+		memset(&r, 0, sizeof(r));
+		ck_assert_int_eq(session_message(s, m, len, "<a@evil.example>", &r), AM_SESSION_CONTINUE);
+		ck_assert_msg(r.inserts == 1 && strstr(r.log, "dmarc=pass") == NULL, "%s: edits %s",
+		    froms[i], r.log);
+		conf.reject_failures = true;
+		memset(&r, 0, sizeof(r));
+		ck_assert_msg(session_message(s, m, len, "<a@evil.example>", &r) == AM_SESSION_REJECT,
+		    "%s: not rejected", froms[i]);
+		ck_assert_str_eq(r.log, "");
+		ck_assert_msg(strncmp(am_session_reply_text(s), "Malformed From: ", 16) == 0, "%s",
+		    am_session_reply_text(s));
+		ck_assert(am_conf_set(&conf, "RejectMalformedFrom", "no", err, sizeof(err)));
+		memset(&r, 0, sizeof(r));
+		ck_assert_int_eq(session_message(s, m, len, "<a@evil.example>", &r), AM_SESSION_CONTINUE);
+		ck_assert_uint_eq(r.inserts, 1);
+		ck_assert(am_conf_set(&conf, "RejectMalformedFrom", "yes", err, sizeof(err)));
+		conf.reject_failures = false;
+		free(m);
+	}
+	am_session_free(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -357,6 +474,8 @@ main(void)
 	tcase_add_test(tc, session_keeps_results_of_trusted_authres_clients);
 	tcase_add_test(tc, session_enforces_dmarc_under_reject_failures);
 	tcase_add_test(tc, session_overlong_mail_from_checks_no_cut_domain);
+	tcase_add_test(tc, session_rejects_malformed_from_spoofs);
+	tcase_add_test(tc, session_rejects_unreadable_from);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);

@@ -153,7 +153,7 @@ def main():
             ("mail", "TXT", "v=spf1 a -all"),
             ("rsa2026._domainkey", "TXT", r_org),
             ("ed2026._domainkey", "TXT", r_ed),
-            ("_dmarc", "TXT", "v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:dmarc-reports@example.org"),
+            ("_dmarc", "TXT", "v=DMARC1; p=reject; sp=quarantine; np=reject; adkim=s; aspf=s; rua=mailto:dmarc-reports@example.org"),
         ])
     for name, data in (("ses-default.eml", ses_default), ("ses-custom.eml", ses_custom),
                        ("other.eml", other), ("forwarded.eml", forwarded)):

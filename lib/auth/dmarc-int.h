@@ -4,8 +4,13 @@
  * vetted record and the policy libopendmarc picks.  Not for other
  * modules: use auth/dmarc.h.
  *
- *   dmarc.c         set-up and evaluation: the verdict, our alignment of
- *                   each identifier, pass/fail, pct sampling
+ *   dmarc.c         set-up, DMARCStandard, and RFC 7489 evaluation: the
+ *                   verdict, our alignment of each identifier, pass/fail,
+ *                   pct sampling
+ *   dmarc-bis.c     RFC 9989 evaluation: discovery, p/sp/np, t=y, relaxed
+ *                   alignment by walks under a per-message bound
+ *   dmarc-walk.c    RFC 9989's DNS tree walk: a message's _dmarc names,
+ *                   the walk, the organizational domain it gives
  *   dmarc-names.c   domain names: cleaning, the Public Suffix List, the
  *                   organizational domain, alignment of two names
  *   dmarc-lookup.c  the _dmarc TXT lookups and record discovery
@@ -31,14 +36,30 @@
 
 struct am_dmarc {
 	am_resolver *res;
+	enum am_dmarc_standard std;
 	psl_ctx_t *psl;
+};
+
+/* RFC 9989: one _dmarc name a message's walks asked for. */
+struct am_dmarc_name {
+	char	name[AM_DOMAIN_MAX];	/* the domain, without "_dmarc." */
+	am_dns_query *q;		/* pending, or NULL */
+	struct am_dns_answer *ans;	/* once waited for */
+	bool	done;			/* waited for and classified */
+	int	disc;			/* enum am_dmarc_disc, once done */
+	const char *rec;		/* AM_DMARC_DISC_FOUND: the record, in ans */
+	char	psd;			/* AM_DMARC_DISC_FOUND: its psd= ('y', 'n', 'u') */
 };
 
 struct am_dmarc_lookup {
 	char	domain[AM_DOMAIN_MAX];	/* normalized From domain */
 	bool	valid;			/* domain is a usable DNS name */
-	am_dns_query *q;		/* pending _dmarc query, or NULL */
-	struct am_dns_answer *ans;	/* its answer once waited for */
+	am_dns_query *q;		/* rfc7489: pending _dmarc query, or NULL */
+	struct am_dns_answer *ans;	/* rfc7489: its answer once waited for */
+	struct am_dmarc_name *names;	/* rfc9989: AM_DMARC_NAMES_MAX, the walks' queries */
+	size_t	nnames;
+	am_dns_query *exist_q;		/* rfc9989: does the From domain exist (np) */
+	struct am_dns_answer *exist_ans;
 };
 
 /* ---- dmarc-names.c ---- */
@@ -61,6 +82,11 @@ enum am_dmarc_disc {
 	AM_DMARC_DISC_TEMP,	/* DNS temporary error */
 };
 
+/* Start _dmarc.<domain> TXT; NULL when the name would be too long. */
+am_dns_query *am_dmarc_query_start(am_dmarc *, const char *domain);
+/* Classify an answer (NULL: timeout); *rec points into it when FOUND. */
+enum am_dmarc_disc am_dmarc_answer_select(const struct am_dns_answer *, const char **rec);
+
 /*
  * Discover the record: the From domain's (lk), else (nothing there, not
  * an error) out->org_domain's.  Sets out->record_domain and
@@ -69,6 +95,34 @@ enum am_dmarc_disc {
  */
 enum am_dmarc_disc am_dmarc_lookup_discover(am_dmarc *, am_dmarc_lookup *lk,
 	    struct am_dns_answer **org_ans, const char **rec, struct am_dmarc_verdict *out);
+
+/* ---- dmarc-walk.c (RFC 9989 4.10) ---- */
+
+/* A walk's outcome: the records it found, longest name first. */
+struct am_dmarc_walk {
+	const struct am_dmarc_name *found[AM_DMARC_WALK_QUERIES];
+	size_t	nfound;
+	const struct am_dmarc_name *failed; /* the query whose DNS failure ended the walk */
+	bool	full;			/* the message's name table ran out: walk incomplete */
+};
+
+/* Start every query of domain's walk not yet asked (end of headers). */
+void	am_dmarc_walk_prefetch(am_dmarc *, am_dmarc_lookup *, const char *domain);
+/* Walk from domain: until a psd=y/n record, a DNS failure, or the root. */
+void	am_dmarc_walk_run(am_dmarc *, am_dmarc_lookup *, const char *domain,
+	    struct am_dmarc_walk *out);
+/* 4.10.2: the organizational domain of domain after a complete walk. */
+void	am_dmarc_walk_org(const char *domain, const struct am_dmarc_walk *, char *out,
+	    size_t outlen);
+/* Free a lookup's walk state (queries cancelled, answers freed). */
+void	am_dmarc_walk_free(am_dmarc_lookup *);
+
+/* ---- dmarc-bis.c ---- */
+
+/* RFC 9989 evaluation; lk started for from (clean). */
+void	am_dmarc_evaluate_bis(am_dmarc *, am_dmarc_lookup *lk, const char *from,
+	    struct am_spf_verdict *spf, struct am_dkim_verdict *dkim,
+	    struct am_dmarc_verdict *out);
 
 /* ---- dmarc-record.c ---- */
 

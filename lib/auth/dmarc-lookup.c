@@ -31,9 +31,8 @@
 /* Verifiers. */
 #include "auth/dmarc-int.h"
 
-/* Start _dmarc.<domain> TXT; NULL when the name would be too long. */
-static am_dns_query *
-lookup_query_start(am_dmarc *d, const char *domain)
+am_dns_query *
+am_dmarc_query_start(am_dmarc *d, const char *domain)
 {
 	char name[AM_DOMAIN_MAX + 8];
 
@@ -48,8 +47,12 @@ am_dmarc_start(am_dmarc *d, const char *from_domain)
 	am_dmarc_lookup *lk = am_xcalloc(1, sizeof(*lk));
 
 	lk->valid = d != NULL && am_dmarc_name_clean(from_domain, lk->domain, sizeof(lk->domain));
-	if (lk->valid)
-		lk->q = lookup_query_start(d, lk->domain);
+	if (!lk->valid)
+		return lk;
+	if (d->std == AM_DMARC_RFC9989)
+		am_dmarc_walk_prefetch(d, lk, lk->domain);	/* the whole walk at once */
+	else
+		lk->q = am_dmarc_query_start(d, lk->domain);
 	return lk;
 }
 
@@ -60,6 +63,7 @@ am_dmarc_lookup_free(am_dmarc_lookup *lk)
 		return;
 	am_dns_cancel(lk->q);
 	am_dns_answer_free(lk->ans);
+	am_dmarc_walk_free(lk);
 	free(lk);
 }
 
@@ -74,9 +78,8 @@ lookup_answer(am_dmarc_lookup *lk)
 	return lk->ans;
 }
 
-/* Classify an answer; *rec points into it when AM_DMARC_DISC_FOUND. */
-static enum am_dmarc_disc
-lookup_select(const struct am_dns_answer *a, const char **rec)
+enum am_dmarc_disc
+am_dmarc_answer_select(const struct am_dns_answer *a, const char **rec)
 {
 	size_t i, n = 0;
 
@@ -120,7 +123,7 @@ am_dmarc_lookup_discover(am_dmarc *d, am_dmarc_lookup *lk, struct am_dns_answer 
 	if (lk->q == NULL && lk->ans == NULL)	/* name too long for DNS */
 		r = AM_DMARC_DISC_NONE;
 	else
-		r = lookup_select(lookup_answer(lk), rec);
+		r = am_dmarc_answer_select(lookup_answer(lk), rec);
 	if (r == AM_DMARC_DISC_TEMP) {
 		am_dmarc_reason_set(out, "DNS ", am_dns_status_name(lk->ans != NULL ?
 		    lk->ans->status : AM_DNS_TIMEOUT), " for _dmarc.", lk->domain);
@@ -131,13 +134,13 @@ am_dmarc_lookup_discover(am_dmarc *d, am_dmarc_lookup *lk, struct am_dns_answer 
 		return r;
 	/* RFC 7489 6.6.3 step 3: the organizational domain. */
 	{
-		am_dns_query *q = lookup_query_start(d, out->org_domain);
+		am_dns_query *q = am_dmarc_query_start(d, out->org_domain);
 
 		*org_ans = q != NULL ? am_dns_wait(q) : NULL;
 	}
 	am_strlcpy(out->record_domain, out->org_domain, sizeof(out->record_domain));
 	out->used_org_domain = true;
-	r = lookup_select(*org_ans, rec);
+	r = am_dmarc_answer_select(*org_ans, rec);
 	if (r == AM_DMARC_DISC_TEMP)
 		am_dmarc_reason_set(out, "DNS ", am_dns_status_name(*org_ans != NULL ?
 		    (*org_ans)->status : AM_DNS_TIMEOUT), " for _dmarc.", out->org_domain);

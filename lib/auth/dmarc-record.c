@@ -1,19 +1,27 @@
 /*
- * dmarc-record.c - the text of a DMARC record (RFC 7489 6.3, 6.4, 6.6.3).
+ * dmarc-record.c - the text of a DMARC record (RFC 7489 6.3, 6.4, 6.6.3;
+ * RFC 9989 4.7, 4.8, 4.10.1).
  *
  * Owns: telling a DMARC record from other TXT records ("v=DMARC1" first,
- * matched exactly), vetting each tag ourselves, building the clean
- * record libopendmarc is handed (only the vetted tags), and inspecting a
- * record for alignmilter-check with the very same vetting.  libopendmarc's
- * parser is lenient where RFC 7489 is not (p=n, pct=1.1) and strict where
- * RFC 7489 says to ignore a bad tag (6.3), hence our own.
+ * matched exactly), vetting each tag ourselves under either standard,
+ * building the clean record libopendmarc is handed (RFC 7489: only the
+ * vetted tags), and am_dmarc_parse_record(), the vetted record the
+ * RFC 9989 evaluation and alignmilter-check read.  libopendmarc's parser
+ * is lenient where RFC 7489 is not (p=n, pct=1.1) and strict where RFC
+ * 7489 says to ignore a bad tag (6.3), hence our own.
+ *
+ * The standards differ in the tags they know: RFC 7489 has pct, rf, ri;
+ * RFC 9989 (4.7, 9.3) makes those historic (ignored: pct is still read
+ * so the checker can warn) and adds np, psd and t; its fo is stricter
+ * (4.8: "0" and "1" exclusive, no item twice).  Tags a standard does not
+ * know are ignored silently (RFC 7489 6.3, RFC 9989 4.7).
  *
  * Errors: nothing is logged.  An invalid optional tag is ignored and
  * named in the reason ("ignored invalid pct= rua="); p= missing or
- * invalid, or sp= invalid, without a usable rua= makes
- * am_dmarc_record_clean() return false with the reason (no policy,
- * 6.6.3); with one the record acts as "v=DMARC1; p=none".  Out of memory
- * aborts.
+ * invalid, or sp= (RFC 9989: or np=) invalid, without a usable rua=
+ * means no policy (RFC 7489 6.6.3, RFC 9989 4.10.1: no DMARC
+ * processing); with one the record acts as "v=DMARC1; p=none".  Out of
+ * memory aborts.
  *
  * Threads: any; pure functions over strings.
  */
@@ -63,11 +71,13 @@ is_dmarc_record(const char *s)
 	return *s == '\0' || *s == ';';
 }
 
-/* ---- tag vetting (RFC 7489 6.3, 6.4, 6.6.3) --------------------------------- */
+/* ---- tag vetting (RFC 7489 6.3, 6.4, 6.6.3; RFC 9989 4.7, 4.8) --------------- */
 
 struct dmarc_tags {
-	const char *p, *sp, *adkim, *aspf, *pct;
-	bool	p_bad, sp_bad;
+	enum am_dmarc_standard std;	/* which tags are known */
+	const char *p, *sp, *np, *adkim, *aspf, *pct, *psd, *t;
+	bool	p_bad, sp_bad, np_bad;
+	bool	pct_seen;		/* pct= written, valid or not */
 	char	rua[1024];		/* the syntactically valid rua URIs, "," separated */
 	char	notes[AM_REASON_MAX];	/* what was ignored, for the reason */
 };
@@ -135,6 +145,37 @@ static bool
 fo_item(const char *v, size_t n)
 {
 	return n == 1 && strchr("01dDsS", v[0]) != NULL;
+}
+
+/*
+ * RFC 9989 4.8 dmarc-fo: items "0", "1", "d", "s" (any case) separated by
+ * ":", "0" and "1" mutually exclusive, each item at most once.
+ */
+static bool
+is_fo_9989(const char *v)
+{
+	unsigned seen = 0, bit;
+	const char *e;
+
+	for (;;) {
+		size_t n;
+
+		while (is_wsp(*v))
+			v++;
+		e = strchr(v, ':');
+		n = e != NULL ? (size_t)(e - v) : strlen(v);
+		while (n > 0 && is_wsp(v[n - 1]))
+			n--;
+		if (!fo_item(v, n))
+			return false;
+		bit = v[0] == '0' ? 1u : v[0] == '1' ? 2u : (v[0] | 0x20) == 'd' ? 4u : 8u;
+		if ((seen & bit) != 0 || ((seen | bit) & 3u) == 3u)
+			return false;
+		seen |= bit;
+		if (e == NULL)
+			return true;
+		v = e + 1;
+	}
 }
 
 static bool
@@ -210,20 +251,27 @@ rua_collect(const char *v, char *out, size_t outlen)
 	}
 }
 
-/* Vet one tag; valid values are remembered (pointing into the copy). */
+/* The policy tags, alike in both standards: p, sp, np. */
 static void
-tags_one(struct dmarc_tags *t, const char *name, const char *v)
+tags_policy(const char *v, const char **val, bool *bad)
 {
 	static const char *const pol[] = { "none", "quarantine", "reject", NULL };
+
+	*bad = !one_of(v, pol);
+	*val = *bad ? NULL : v;
+}
+
+/* Tags RFC 7489 and RFC 9989 share; false if name is none of them. */
+static bool
+tags_common(struct dmarc_tags *t, const char *name, const char *v)
+{
 	static const char *const mode[] = { "r", "s", NULL };
 
-	if (strcasecmp(name, "p") == 0) {
-		t->p_bad = !one_of(v, pol);
-		t->p = t->p_bad ? NULL : v;
-	} else if (strcasecmp(name, "sp") == 0) {
-		t->sp_bad = !one_of(v, pol);
-		t->sp = t->sp_bad ? NULL : v;
-	} else if (strcasecmp(name, "adkim") == 0) {
+	if (strcasecmp(name, "p") == 0)
+		tags_policy(v, &t->p, &t->p_bad);
+	else if (strcasecmp(name, "sp") == 0)
+		tags_policy(v, &t->sp, &t->sp_bad);
+	else if (strcasecmp(name, "adkim") == 0) {
 		if (one_of(v, mode))
 			t->adkim = v;
 		else
@@ -233,7 +281,25 @@ tags_one(struct dmarc_tags *t, const char *name, const char *v)
 			t->aspf = v;
 		else
 			tags_note(t, "aspf");
-	} else if (strcasecmp(name, "pct") == 0) {
+	} else if (strcasecmp(name, "rua") == 0) {
+		if (!rua_collect(v, t->rua, sizeof(t->rua)))
+			tags_note(t, "rua");
+	} else if (strcasecmp(name, "ruf") == 0) {
+		char scratch[1024] = "";
+
+		if (!rua_collect(v, scratch, sizeof(scratch)))
+			tags_note(t, "ruf");
+	} else
+		return false;
+	return true;
+}
+
+/* RFC 7489 6.3's own tags: pct, ri, fo, rf. */
+static void
+tags_7489(struct dmarc_tags *t, const char *name, const char *v)
+{
+	if (strcasecmp(name, "pct") == 0) {
+		t->pct_seen = true;
 		if (is_number(v, 3, 100))
 			t->pct = v;
 		else
@@ -247,25 +313,62 @@ tags_one(struct dmarc_tags *t, const char *name, const char *v)
 	} else if (strcasecmp(name, "rf") == 0) {
 		if (!is_list(v, ':', rf_item))
 			tags_note(t, "rf");
-	} else if (strcasecmp(name, "rua") == 0) {
-		if (!rua_collect(v, t->rua, sizeof(t->rua)))
-			tags_note(t, "rua");
-	} else if (strcasecmp(name, "ruf") == 0) {
-		char scratch[1024] = "";
-
-		if (!rua_collect(v, scratch, sizeof(scratch)))
-			tags_note(t, "ruf");
 	}
-	/* v (already checked) and unknown tags: ignored (6.3). */
+}
+
+/*
+ * RFC 9989 4.7's own tags: np, psd, t, fo.  pct is historic (9.3): read
+ * so the checker can warn, never named as invalid; rf and ri are
+ * historic too and fall through to the unknown tags.
+ */
+static void
+tags_9989(struct dmarc_tags *t, const char *name, const char *v)
+{
+	static const char *const psd[] = { "y", "n", "u", NULL };
+	static const char *const yorn[] = { "y", "n", NULL };
+
+	if (strcasecmp(name, "np") == 0)
+		tags_policy(v, &t->np, &t->np_bad);
+	else if (strcasecmp(name, "psd") == 0) {
+		if (one_of(v, psd))
+			t->psd = v;
+		else
+			tags_note(t, "psd");
+	} else if (strcasecmp(name, "t") == 0) {
+		if (one_of(v, yorn))
+			t->t = v;
+		else
+			tags_note(t, "t");
+	} else if (strcasecmp(name, "fo") == 0) {
+		if (!is_fo_9989(v))
+			tags_note(t, "fo");
+	} else if (strcasecmp(name, "pct") == 0) {
+		t->pct_seen = true;
+		t->pct = is_number(v, 3, 100) ? v : NULL;
+	}
+}
+
+/* Vet one tag; valid values are remembered (pointing into the copy). */
+static void
+tags_one(struct dmarc_tags *t, const char *name, const char *v)
+{
+	if (tags_common(t, name, v))
+		return;
+	if (t->std == AM_DMARC_RFC7489)
+		tags_7489(t, name, v);
+	else
+		tags_9989(t, name, v);
+	/* v (already checked) and unknown tags: ignored (RFC 7489 6.3, RFC 9989 4.7). */
 }
 
 /* Split copy (modified in place) into tags; tokens without "=" are ignored. */
 static void
-tags_scan(char *copy, struct dmarc_tags *t)
+tags_scan(char *copy, enum am_dmarc_standard std, struct dmarc_tags *t)
 {
 	char *tok, *next, *eq, *name, *val;
 
 	memset(t, 0, sizeof(*t));
+	t->std = std;
 	for (tok = copy; tok != NULL; tok = next) {
 		if ((next = strchr(tok, ';')) != NULL)
 			*next++ = '\0';
@@ -305,7 +408,7 @@ am_dmarc_record_clean(const char *rec, char *out, size_t outlen, char *reason, s
 	char *copy = am_xstrdup(rec);
 	bool ok = true;
 
-	tags_scan(copy, &t);
+	tags_scan(copy, AM_DMARC_RFC7489, &t);
 	if (t.p == NULL || t.p_bad || t.sp_bad) {
 		const char *what = t.p == NULL && !t.p_bad ? "missing p=" :
 		    t.p_bad ? "invalid p=" : "invalid sp=";
@@ -339,8 +442,69 @@ am_dmarc_is_record(const char *txt)
 	return txt != NULL && is_dmarc_record(txt);
 }
 
+/*
+ * RFC 9989 4.10.1: a record without a valid p=, or with an invalid sp= or
+ * np=, acts as p=none when rua= holds a syntactically valid URI; without
+ * one the message gets no DMARC processing.
+ */
+static void
+vet_9989(const struct dmarc_tags *t, struct am_dmarc_record *out)
+{
+	char what[64] = "";
+
+	if (t->p == NULL)
+		am_strlcpy(what, t->p_bad ? "invalid p=" : "missing p=", sizeof(what));
+	if (t->sp_bad)
+		am_strlcat(what, what[0] != '\0' ? ", invalid sp=" : "invalid sp=", sizeof(what));
+	if (t->np_bad)
+		am_strlcat(what, what[0] != '\0' ? ", invalid np=" : "invalid np=", sizeof(what));
+	out->usable = true;
+	if (what[0] == '\0')
+		return;
+	if (t->rua[0] == '\0') {
+		out->usable = false;
+		snprintf(out->reason, sizeof(out->reason),
+		    "DMARC record has %s and no usable rua=: no DMARC processing (RFC 9989 4.10.1)",
+		    what);
+	} else {
+		out->as_none = true;
+		snprintf(out->reason, sizeof(out->reason),
+		    "DMARC record has %s; treated as p=none (RFC 9989 4.10.1)", what);
+	}
+}
+
+/* The tag values a standard knows, lower case, into out. */
+static void
+record_fill(const struct dmarc_tags *t, struct am_dmarc_record *out)
+{
+	if (t->p != NULL)
+		am_strlcpy(out->p, t->p, sizeof(out->p));
+	if (t->sp != NULL)
+		am_strlcpy(out->sp, t->sp, sizeof(out->sp));
+	if (t->np != NULL)
+		am_strlcpy(out->np, t->np, sizeof(out->np));
+	am_lowercase(out->p);
+	am_lowercase(out->sp);
+	am_lowercase(out->np);
+	out->p_invalid = t->p_bad;
+	out->sp_invalid = t->sp_bad;
+	out->np_invalid = t->np_bad;
+	if (t->adkim != NULL)
+		out->adkim = (char)tolower((unsigned char)t->adkim[0]);
+	if (t->aspf != NULL)
+		out->aspf = (char)tolower((unsigned char)t->aspf[0]);
+	if (t->pct != NULL)
+		out->pct = (unsigned)strtoul(t->pct, NULL, 10);
+	out->pct_present = t->pct_seen;
+	if (t->psd != NULL)
+		out->psd = (char)tolower((unsigned char)t->psd[0]);
+	out->testing = t->t != NULL && (t->t[0] == 'y' || t->t[0] == 'Y');
+	am_strlcpy(out->rua, t->rua, sizeof(out->rua));
+	am_strlcpy(out->ignored, t->notes, sizeof(out->ignored));
+}
+
 void
-am_dmarc_parse_record(const char *record, struct am_dmarc_record *out)
+am_dmarc_parse_record(const char *record, enum am_dmarc_standard std, struct am_dmarc_record *out)
 {
 	struct dmarc_tags t;
 	char *copy, clean[2048], reason[AM_REASON_MAX] = "";
@@ -349,29 +513,19 @@ am_dmarc_parse_record(const char *record, struct am_dmarc_record *out)
 	out->adkim = 'r';
 	out->aspf = 'r';
 	out->pct = 100;
+	out->psd = 'u';
 	if (record == NULL || !is_dmarc_record(record)) {
 		am_strlcpy(out->reason, "not a DMARC record", sizeof(out->reason));
 		return;
 	}
 	copy = am_xstrdup(record);
-	tags_scan(copy, &t);
-	if (t.p != NULL)
-		am_strlcpy(out->p, t.p, sizeof(out->p));
-	if (t.sp != NULL)
-		am_strlcpy(out->sp, t.sp, sizeof(out->sp));
-	am_lowercase(out->p);
-	am_lowercase(out->sp);
-	out->p_invalid = t.p_bad;
-	out->sp_invalid = t.sp_bad;
-	if (t.adkim != NULL)
-		out->adkim = (char)tolower((unsigned char)t.adkim[0]);
-	if (t.aspf != NULL)
-		out->aspf = (char)tolower((unsigned char)t.aspf[0]);
-	if (t.pct != NULL)
-		out->pct = (unsigned)strtoul(t.pct, NULL, 10);
-	am_strlcpy(out->rua, t.rua, sizeof(out->rua));
-	am_strlcpy(out->ignored, t.notes, sizeof(out->ignored));
+	tags_scan(copy, std, &t);
+	record_fill(&t, out);
+	if (std != AM_DMARC_RFC7489)
+		vet_9989(&t, out);
 	free(copy);
+	if (std != AM_DMARC_RFC7489)
+		return;
 	/* The same decision the milter makes (6.6.3). */
 	out->usable = am_dmarc_record_clean(record, clean, sizeof(clean), reason, sizeof(reason));
 	out->as_none = out->usable && (out->p[0] == '\0' || out->p_invalid || out->sp_invalid);

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Utility library. */
 #include "util/util.h"
@@ -43,7 +44,8 @@
 /* ---- set-up --------------------------------------------------------------- */
 
 am_dmarc *
-am_dmarc_new(am_resolver *res, const char *psl_path, char *err, size_t errlen)
+am_dmarc_new(am_resolver *res, enum am_dmarc_standard std, const char *psl_path, char *err,
+    size_t errlen)
 {
 	am_dmarc *d;
 	psl_ctx_t *psl;
@@ -63,8 +65,33 @@ am_dmarc_new(am_resolver *res, const char *psl_path, char *err, size_t errlen)
 	}
 	d = am_xcalloc(1, sizeof(*d));
 	d->res = res;
+	d->std = std;
 	d->psl = psl;
 	return d;
+}
+
+enum am_dmarc_standard
+am_dmarc_standard_of(const am_dmarc *d)
+{
+	return d != NULL ? d->std : AM_DMARC_RFC9989;
+}
+
+bool
+am_dmarc_standard_parse(const char *s, enum am_dmarc_standard *out)
+{
+	if (strcasecmp(s, "rfc9989") == 0)
+		*out = AM_DMARC_RFC9989;
+	else if (strcasecmp(s, "rfc7489") == 0)
+		*out = AM_DMARC_RFC7489;
+	else
+		return false;
+	return true;
+}
+
+const char *
+am_dmarc_standard_name(enum am_dmarc_standard std)
+{
+	return std == AM_DMARC_RFC7489 ? "rfc7489" : "rfc9989";
 }
 
 void
@@ -95,25 +122,17 @@ dmarc_align(const am_dmarc *d, const char *from, struct am_spf_verdict *spf,
 	out->spf_aligned = false;
 	out->dkim_aligned = false;
 	if (spf != NULL) {
+		spf->aligned_relaxed = from != NULL && am_dmarc_aligned(d, from, spf->domain, false);
 		spf->aligned = from != NULL && am_dmarc_aligned(d, from, spf->domain, out->aspf == 's');
 		out->spf_aligned = spf->aligned && spf->result == AM_SPF_PASS;
 	}
 	for (i = 0; dkim != NULL && i < dkim->count && i < AM_DKIM_REPORT_MAX; i++) {
 		struct am_dkim_sig *s = &dkim->sig[i];
 
+		s->aligned_relaxed = from != NULL && am_dmarc_aligned(d, from, s->domain, false);
 		s->aligned = from != NULL && am_dmarc_aligned(d, from, s->domain, out->adkim == 's');
 		if (s->aligned && s->result == AM_DKIM_PASS)
 			out->dkim_aligned = true;
-	}
-}
-
-static enum am_dmarc_policy
-policy_lower(enum am_dmarc_policy p)
-{
-	switch (p) {
-	case AM_POLICY_REJECT:		return AM_POLICY_QUARANTINE;
-	case AM_POLICY_QUARANTINE:	return AM_POLICY_NONE;
-	default:			return p;
 	}
 }
 
@@ -125,6 +144,23 @@ am_dmarc_reason_set(struct am_dmarc_verdict *out, const char *a, const char *b, 
 	am_strlcat(out->reason, b, sizeof(out->reason));
 	am_strlcat(out->reason, c, sizeof(out->reason));
 	am_strlcat(out->reason, e, sizeof(out->reason));
+}
+
+/* What the record publishes and which tag applied, for the log and reports. */
+static void
+dmarc_published(const char *rec, struct am_dmarc_verdict *out)
+{
+	struct am_dmarc_record r;
+
+	am_dmarc_parse_record(rec, AM_DMARC_RFC7489, &r);
+	out->discovery = AM_DISCOVERY_PSL;
+	out->published_p = r.as_none || strcmp(r.p, "none") == 0 ? AM_POLICY_NONE :
+	    strcmp(r.p, "quarantine") == 0 ? AM_POLICY_QUARANTINE : AM_POLICY_REJECT;
+	out->published_sp = r.sp[0] == '\0' ? AM_POLICY_UNSPEC : strcmp(r.sp, "none") == 0 ?
+	    AM_POLICY_NONE : strcmp(r.sp, "quarantine") == 0 ? AM_POLICY_QUARANTINE :
+	    AM_POLICY_REJECT;
+	out->policy_tag = out->used_org_domain && out->published_sp != AM_POLICY_UNSPEC ?
+	    AM_PTAG_SP : AM_PTAG_P;
 }
 
 void
@@ -142,16 +178,22 @@ am_dmarc_evaluate(am_dmarc *d, am_dmarc_lookup *lk_in, const char *from_domain,
 	out->adkim = 'r';
 	out->aspf = 'r';
 	out->pct = 100;
+	out->psd = 'u';
 	if (d == NULL || !am_dmarc_name_clean(from_domain, from, sizeof(from))) {
 		dmarc_align(d, NULL, spf, dkim, out);
 		out->result = AM_DMARC_PERMERROR;
 		am_strlcpy(out->reason, "no valid From domain", sizeof(out->reason));
 		return;
 	}
-	(void)am_dmarc_org_domain(d, from, out->org_domain, sizeof(out->org_domain));
 	/* A lookup for another name (or none) is not ours to reuse. */
 	if (lk == NULL || !lk->valid || strcmp(lk->domain, from) != 0)
 		lk = own = am_dmarc_start(d, from);
+	if (d->std == AM_DMARC_RFC9989) {
+		am_dmarc_evaluate_bis(d, lk, from, spf, dkim, out);
+		am_dmarc_lookup_free(own);
+		return;
+	}
+	(void)am_dmarc_org_domain(d, from, out->org_domain, sizeof(out->org_domain));
 
 	r = am_dmarc_lookup_discover(d, lk, &org_ans, &rec, out);
 	switch (r) {
@@ -183,6 +225,7 @@ am_dmarc_evaluate(am_dmarc *d, am_dmarc_lookup *lk_in, const char *from_domain,
 			break;
 		}
 		am_strlcpy(out->reason, notes, sizeof(out->reason));
+		dmarc_published(rec, out);
 		break;
 	}
 	dmarc_align(d, from, spf, dkim, out);
@@ -195,7 +238,7 @@ am_dmarc_evaluate(am_dmarc *d, am_dmarc_lookup *lk_in, const char *from_domain,
 			out->disposition = out->policy;
 			/* 6.6.4: messages outside pct get the next lower policy. */
 			if (rand_pct % 100 >= (unsigned)out->pct && out->policy > AM_POLICY_NONE) {
-				out->disposition = policy_lower(out->policy);
+				out->disposition = am_dmarc_policy_lower(out->policy);
 				out->sampled_out = true;
 			}
 		}

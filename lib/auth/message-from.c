@@ -6,12 +6,17 @@
  * list elements) and RFC 6532 UTF-8, a few tolerated real-world forms
  * (display name before a bare addr-spec, redundant angle brackets), the
  * plausibility of the domain as a DNS name, and its A-label form (RFC
- * 8616, libidn2).
+ * 8616, libidn2).  And, for a From that strict reading refuses, every
+ * author domain a lenient reader finds (am_from_authors_add), so each
+ * can be evaluated: a broken From must not hide the domain a mail
+ * client shows.
  *
  * Errors: nothing is logged; am_from_domain() answers with a status and
- * never hands out a truncated domain.  One forward pass over the tokens
- * of message-lex.c, no recursion (angle brackets are counted up to
- * AM_NEST_MAX), never reads outside [value, value + len), refuses NUL.
+ * never hands out a truncated domain; am_from_authors_add() marks the
+ * set incomplete or over instead.  One forward pass over the tokens of
+ * message-lex.c (the lenient reader: over the octets), no recursion
+ * (angle brackets and comments are counted), never reads outside
+ * [value, value + len), refuses NUL.
  *
  * Threads: any; all state is on the caller's stack.
  */
@@ -418,4 +423,155 @@ am_from_domain(const char *value, size_t len, char *domain, size_t domainlen)
 		return AM_FROM_NO_DOMAIN;	/* never hand out a truncated domain */
 	memcpy(domain, local, strlen(local) + 1);
 	return AM_FROM_OK;
+}
+
+/* ---- every author domain of a broken From, leniently ------------------ */
+
+/* RFC 5322 atext plus 8-bit (RFC 6532), as message-lex.c reads it. */
+static bool
+lenient_atext(unsigned char c)
+{
+	if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+/*
+ * Past a comment (p at '('; nesting counted, not recursed), a quoted
+ * string (at '"') or a domain literal (at '[').  Unterminated: the rest
+ * of the value is its text, as a reader showing it would take it.
+ */
+static const unsigned char *
+lenient_skip(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char close = *p == '(' ? ')' : *p == '"' ? '"' : ']';
+	size_t depth = 1;
+
+	for (p++; p < end; p++) {
+		if (*p == '\\') {
+			if (++p == end)
+				break;
+		} else if (close == ')' && *p == '(')
+			depth++;
+		else if (*p == close && --depth == 0)
+			return p + 1;
+	}
+	return end;
+}
+
+/* Past whitespace, line ends and comments. */
+static const unsigned char *
+lenient_cfws(const unsigned char *p, const unsigned char *end)
+{
+	while (p < end) {
+		if (*p == '(')
+			p = lenient_skip(p, end);
+		else if (am_lex_is_wsp(*p) || *p == '\r' || *p == '\n')
+			p++;
+		else
+			break;
+	}
+	return p;
+}
+
+/* Keep domain (final form) once; a new one past the cap sets over. */
+static void
+authors_keep(struct am_from_authors *a, const char *domain)
+{
+	unsigned i;
+
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->domain[i], domain) == 0)
+			return;
+	if (a->n == AM_FROM_DOMAINS_MAX) {
+		a->over = true;
+		return;
+	}
+	am_strlcpy(a->domain[a->n++], domain, sizeof(a->domain[0]));
+}
+
+/*
+ * The domain after an address's '@' (p just past it): dot-atom, or the
+ * obsolete form with CFWS around the dots (RFC 5322 4.4), one trailing
+ * dot dropped.  Kept when usable, else the set is incomplete.  Returns
+ * where reading goes on.
+ */
+static const unsigned char *
+lenient_domain(struct am_from_authors *a, const unsigned char *p, const unsigned char *end)
+{
+	char d[AM_NAME_MAX + 2];
+	size_t n = 0;
+	bool fits = true;
+
+	p = lenient_cfws(p, end);
+	if (p < end && *p == '[') {
+		a->incomplete = true;		/* [192.0.2.1]: no DNS domain */
+		return lenient_skip(p, end);
+	}
+	for (;;) {
+		const unsigned char *q;
+
+		for (; p < end && (lenient_atext(*p) || *p == '.'); p++) {
+			if (n + 1 < sizeof(d))
+				d[n++] = (char)am_lex_lower(*p);
+			else
+				fits = false;
+		}
+		/* obs-domain: CFWS only around a dot */
+		q = lenient_cfws(p, end);
+		if (n == 0 || q == p || q == end || (d[n - 1] != '.' && *q != '.') ||
+		    !(lenient_atext(*q) || *q == '.'))
+			break;
+		p = q;
+	}
+	if (n > 0 && d[n - 1] == '.')
+		n--;
+	d[n] = '\0';
+	if (fits && domain_plausible(d, n) && to_alabel(d, sizeof(d)) && strlen(d) < AM_DOMAIN_MAX)
+		authors_keep(a, d);
+	else
+		a->incomplete = true;
+	return p;
+}
+
+void
+am_from_authors_init(struct am_from_authors *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void
+am_from_authors_add(struct am_from_authors *a, const char *value, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)value, *end;
+	bool word = false;	/* a word (a local-part) came last, CFWS aside */
+
+	if (value == NULL || memchr(value, '\0', len) != NULL) {
+		a->incomplete = true;
+		return;
+	}
+	for (end = p + len; p < end && !a->over;) {
+		if (*p == '(' || am_lex_is_wsp(*p) || *p == '\r' || *p == '\n') {
+			p = lenient_cfws(p, end);	/* obs-local-part: CFWS before '@' */
+		} else if (*p == '"') {
+			p = lenient_skip(p, end);
+			word = true;
+		} else if (lenient_atext(*p) || *p == '.') {
+			while (p < end && (lenient_atext(*p) || *p == '.'))
+				p++;
+			word = true;
+		} else if (*p == '@') {
+			/* no local-part before it: a route ("<@relay:a@b>") or "@b" */
+			if (word && ++a->addresses > AM_FROM_ADDRESSES_MAX)
+				a->over = true;
+			else if (word)
+				p = lenient_domain(a, p + 1, end) - 1;
+			p++;
+			word = false;
+		} else {
+			/* a special (< > , ; : [ ] ) \) or a control ends the word */
+			p = *p == '[' ? lenient_skip(p, end) : p + 1;
+			word = false;
+		}
+	}
 }

@@ -3,7 +3,8 @@
  *
  * Owns: RFC 5322 parsing that the verdict needs and that is fed by
  * untrusted input.  One header for a family of files:
- *   message-from.c   the From header's domain
+ *   message-from.c   the From header's domain, and every author domain
+ *                    of a From the strict reading refuses
  *   message-ids.c    the authserv-id of an Authentication-Results header
  *                    and whether it may be ours (forgery removal), the
  *                    SES Feedback-ID region
@@ -37,6 +38,48 @@
  * AM_FROM_MULTIPLE (more than one mailbox).
  */
 enum am_from_status am_from_domain(const char *value, size_t len, char *domain, size_t domainlen);
+
+/* Addresses read from the From field(s) of one message; more count as too many. */
+#define AM_FROM_ADDRESSES_MAX	64
+
+/*
+ * Every author domain the From field(s) of one message name, for the
+ * values am_from_domain() cannot reduce to one domain (RFC 7489 6.6.1,
+ * RFC 9989 11.5: evaluate each, apply the strictest).  Lenient, as a
+ * mail client reads a broken field: an address is a word (atom, dotted
+ * atoms or quoted string) followed by '@' and a domain, outside quoted
+ * strings and comments; an unquoted comma in a display name, a missing
+ * '>' or an unterminated comment or quote (the rest is its text) do not
+ * hide it.  Route domains ("@a.example:" with no local part before the
+ * '@') and display text are no author domains.  Each domain is cleaned
+ * as am_from_domain() cleans it (lower case, trailing dot dropped,
+ * plausible DNS name, A-label); distinct domains are kept in order of
+ * appearance, at most AM_FROM_DOMAINS_MAX.
+ */
+struct am_from_authors {
+	char	domain[AM_FROM_DOMAINS_MAX][AM_DOMAIN_MAX];
+	unsigned n;		/* distinct domains kept */
+	unsigned addresses;	/* addresses read, up to AM_FROM_ADDRESSES_MAX + 1 */
+	/* more than AM_FROM_DOMAINS_MAX distinct domains or AM_FROM_ADDRESSES_MAX addresses */
+	bool	over;
+	/*
+	 * Some author is unknown: an address without a usable domain (none,
+	 * a domain literal, not a plausible DNS name, too long, refused by
+	 * IDNA), or a value holding NUL (refused whole: a C-string reader
+	 * further down would read it differently).  The set is then not
+	 * every domain a reader may see.
+	 */
+	bool	incomplete;
+};
+
+/* Start an empty set (or memset it to zero). */
+void	am_from_authors_init(struct am_from_authors *);
+/*
+ * Add the author domains of one From field value (as received after the
+ * colon, folds allowed).  One forward pass, no recursion, never reads
+ * outside [value, value + len); stops reading once over is set.
+ */
+void	am_from_authors_add(struct am_from_authors *, const char *value, size_t len);
 
 /*
  * The authserv-id of an Authentication-Results field value: the first

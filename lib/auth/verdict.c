@@ -64,3 +64,13 @@ am_dmarc_policy_name(enum am_dmarc_policy p)
 	}
 	return "none";
 }
+
+enum am_dmarc_policy
+am_dmarc_policy_lower(enum am_dmarc_policy p)
+{
+	switch (p) {
+	case AM_POLICY_REJECT:		return AM_POLICY_QUARANTINE;
+	case AM_POLICY_QUARANTINE:	return AM_POLICY_NONE;
+	default:			return p;
+	}
+}

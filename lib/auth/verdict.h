@@ -26,6 +26,7 @@
 #define AM_REASON_MAX	160
 #define AM_SELECTOR_MAX	128
 #define AM_DKIM_REPORT_MAX 50	/* signatures kept in a verdict; more are only counted */
+#define AM_FROM_DOMAINS_MAX 5	/* author domains of a malformed From evaluated; more: "too many" */
 
 enum am_spf_result {
 	AM_SPF_NONE = 0,
@@ -49,6 +50,8 @@ struct am_spf_verdict {
 	 * DMARC counts it only together with a pass: dmarc.spf_aligned.
 	 */
 	bool	aligned;
+	/* Set by dmarc.c: same organizational domain as From (relaxed). */
+	bool	aligned_relaxed;
 };
 
 enum am_dkim_result {
@@ -78,6 +81,8 @@ struct am_dkim_sig {
 	 * reads "aligned, fail".  DMARC counts only aligned passing ones.
 	 */
 	bool	aligned;
+	/* Set by dmarc.c: same organizational domain as From (relaxed). */
+	bool	aligned_relaxed;
 };
 
 struct am_dkim_verdict {
@@ -101,6 +106,22 @@ enum am_dmarc_policy {
 	AM_POLICY_REJECT,
 };
 
+/* Which of the record's tags gave the policy (RFC 9989 4.10.1). */
+enum am_dmarc_policy_tag {
+	AM_PTAG_NONE = 0,		/* no record applied */
+	AM_PTAG_P,			/* p=: the author's own record, an inherited one without
+					   the sp=/np= that would apply, or a record read as p=none */
+	AM_PTAG_SP,			/* sp=: inherited by an existing subdomain */
+	AM_PTAG_NP,			/* np=: inherited by a non-existent subdomain (NXDOMAIN) */
+};
+
+/* How the record was found: RFC 9990's discovery_method. */
+enum am_dmarc_discovery {
+	AM_DISCOVERY_NONE = 0,		/* no record */
+	AM_DISCOVERY_PSL,		/* RFC 7489: From domain, then its PSL org domain */
+	AM_DISCOVERY_TREEWALK,		/* RFC 9989 4.10 DNS tree walk */
+};
+
 struct am_dmarc_verdict {
 	enum am_dmarc_result result;
 	enum am_dmarc_policy policy;	/* p= (or sp= when it applied) */
@@ -109,7 +130,8 @@ struct am_dmarc_verdict {
 	char	aspf;			/* 'r' or 's' */
 	int	pct;			/* 0..100 */
 	bool	record_found;
-	bool	multiple_records;	/* more than one v=DMARC1 record: no policy applies */
+	bool	multiple_records;	/* more than one v=DMARC1 record at the From domain
+					   (rfc7489: or its org domain): all ignored */
 	bool	used_org_domain;	/* record came from the organizational domain */
 	bool	sampled_out;		/* fail, but pct sampling chose the next-lower policy */
 	char	org_domain[AM_DOMAIN_MAX];
@@ -122,6 +144,18 @@ struct am_dmarc_verdict {
 	 */
 	bool	spf_aligned;
 	bool	dkim_aligned;
+	/*
+	 * RFC 9989 (DMARCStandard rfc9989; zero under rfc7489 except
+	 * discovery and the published policies).  policy above is the one
+	 * policy_tag selected, before t=; with testing (t=y) the disposition
+	 * of a failing message, and A-R's policy.dmarc, is the next lower one.
+	 */
+	enum am_dmarc_policy_tag policy_tag;
+	enum am_dmarc_discovery discovery;
+	bool	testing;		/* t=y */
+	char	psd;			/* the applied record's psd=: 'y', 'n', or 'u' (default) */
+	enum am_dmarc_policy published_p, published_sp, published_np; /* UNSPEC: absent */
+	unsigned walks_skipped;		/* identifiers past the per-message walk bound: not aligned */
 };
 
 enum am_from_status {
@@ -170,11 +204,26 @@ struct am_verdict {
 	bool	has_feedback_id;
 	bool	has_x_ses_outgoing;
 	char	feedback_id_region[32];
+	/*
+	 * Every distinct author domain the From field(s) name, filled by the
+	 * pipeline when from_status is not OK (a malformed, multi-address or
+	 * doubled From): each is evaluated and the strictest outcome is
+	 * from_domain and dmarc (RFC 7489 6.6.1, RFC 9989 11.5).
+	 * over: more than AM_FROM_DOMAINS_MAX (or AM_FROM_ADDRESSES_MAX
+	 * addresses); incomplete: an address without a usable domain, or
+	 * NUL.  Either way the evaluation is incomplete (RFC 9989 11.5).
+	 */
+	char	author_domains[AM_FROM_DOMAINS_MAX][AM_DOMAIN_MAX];
+	unsigned n_author_domains;
+	bool	author_domains_over;
+	bool	author_domains_incomplete;
 };
 
 const char *am_spf_result_name(enum am_spf_result);
 const char *am_dkim_result_name(enum am_dkim_result);
 const char *am_dmarc_result_name(enum am_dmarc_result);
 const char *am_dmarc_policy_name(enum am_dmarc_policy);
+/* The policy one step lower (t=y, pct): reject -> quarantine -> none. */
+enum am_dmarc_policy am_dmarc_policy_lower(enum am_dmarc_policy);
 
 #endif

@@ -22,6 +22,7 @@ struct ctx {
 	struct am_verdict *v;
 	char	*err;
 	size_t	errlen;
+	bool	authors;	/* the record had "author_domains" */
 };
 
 static bool bad(struct ctx *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -333,8 +334,19 @@ parse_dkim(struct ctx *c, const struct am_json *arr)
 
 /* ---- dmarc --------------------------------------------------------- */
 
-static const char *const dmarc_keys[] = { "result", "policy", "disposition", "adkim", "aspf",
-	"pct", "record_domain" };
+/*
+ * The RFC 9989 keys (policy_tag .. walks_skipped) follow record_domain;
+ * records written before them lack them and infer() fills in RFC 7489's
+ * view.
+ */
+enum {
+	D_RESULT, D_POLICY, D_DISPOSITION, D_ADKIM, D_ASPF, D_PCT, D_RECORD_DOMAIN, D_POLICY_TAG,
+	D_TESTING, D_PSD, D_DISCOVERY, D_PUBLISHED, D_ORG_DOMAIN, D_WALKS_SKIPPED, D_COUNT
+};
+
+static const char *const dmarc_keys[D_COUNT] = { "result", "policy", "disposition", "adkim", "aspf",
+	"pct", "record_domain", "policy_tag", "testing", "psd", "discovery", "published", "org_domain",
+	"walks_skipped" };
 
 static bool
 alignment_mode(struct ctx *c, const struct am_json *m, const char *path, char *out)
@@ -347,6 +359,84 @@ alignment_mode(struct ctx *c, const struct am_json *m, const char *path, char *o
 	return true;
 }
 
+/* A string that must be one of names[0..n); its index in *out. */
+static bool
+one_of(struct ctx *c, const struct am_json *m, const char *path, const char *const names[], int n,
+    int *out)
+{
+	int i;
+
+	if (!want_type(c, m, path, AM_JSON_STRING))
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcmp(m->str, names[i]) == 0) {
+			*out = i;
+			return true;
+		}
+	return bad(c, "%s: unknown value \"%.40s\"", path, m->str);
+}
+
+/* "published": {"p": .., "sp": .., "np": ..}, the tags the record had. */
+static const char *const published_keys[] = { "p", "sp", "np" };
+
+static bool
+published_member(struct ctx *c, void *arg, int i, const struct am_json *m)
+{
+	static const char *const paths[] = { "dmarc.published.p", "dmarc.published.sp",
+		"dmarc.published.np" };
+	struct am_dmarc_verdict *d = arg;
+	enum am_dmarc_policy *dst[] = { &d->published_p, &d->published_sp, &d->published_np };
+	int r = 0;
+
+	if (!get_enum(c, m, paths[i], AM_POLICY_NONE, AM_POLICY_REJECT, policy_name, &r))
+		return false;
+	*dst[i] = (enum am_dmarc_policy)r;
+	return true;
+}
+
+/* The RFC 9989 keys. */
+static bool
+dmarc_bis_member(struct ctx *c, struct am_dmarc_verdict *d, int i, const struct am_json *m)
+{
+	static const char *const tags[] = { "p", "sp", "np" };
+	static const char *const psd[] = { "y", "n", "u" };
+	static const char *const discovery[] = { "psl", "treewalk" };
+	long n;
+	int r = 0;
+
+	switch (i) {
+	case D_POLICY_TAG:
+		if (!one_of(c, m, "dmarc.policy_tag", tags, 3, &r))
+			return false;
+		d->policy_tag = r == 0 ? AM_PTAG_P : r == 1 ? AM_PTAG_SP : AM_PTAG_NP;
+		return true;
+	case D_TESTING:
+		return get_bool(c, m, "dmarc.testing", &d->testing);
+	case D_PSD:
+		if (!one_of(c, m, "dmarc.psd", psd, 3, &r))
+			return false;
+		d->psd = psd[r][0];
+		return true;
+	case D_DISCOVERY:
+		if (!one_of(c, m, "dmarc.discovery", discovery, 2, &r))
+			return false;
+		d->discovery = r == 0 ? AM_DISCOVERY_PSL : AM_DISCOVERY_TREEWALK;
+		return true;
+	case D_PUBLISHED:
+		return walk(c, m, "dmarc.published", published_keys, 3, 0, published_member, d);
+	case D_ORG_DOMAIN:
+		if (!get_str(c, m, "dmarc.org_domain", d->org_domain, sizeof(d->org_domain)))
+			return false;
+		am_domain_normalize(d->org_domain);
+		return true;
+	default:
+		if (!am_json_int(m, 0, 1L << 20, &n))
+			return bad(c, "dmarc.walks_skipped: not a count");
+		d->walks_skipped = (unsigned)n;
+		return true;
+	}
+}
+
 static bool
 dmarc_member(struct ctx *c, void *arg, int i, const struct am_json *m)
 {
@@ -355,35 +445,37 @@ dmarc_member(struct ctx *c, void *arg, int i, const struct am_json *m)
 	int r = 0;
 
 	switch (i) {
-	case 0:
+	case D_RESULT:
 		if (!get_enum(c, m, "dmarc.result", AM_DMARC_NONE, AM_DMARC_PERMERROR, dmarc_name, &r))
 			return false;
 		d->result = (enum am_dmarc_result)r;
 		return true;
-	case 1:
-	case 2:
+	case D_POLICY:
+	case D_DISPOSITION:
 		/* From NONE up, so "none" reads as a published p=none. */
-		if (!get_enum(c, m, i == 1 ? "dmarc.policy" : "dmarc.disposition", AM_POLICY_NONE,
+		if (!get_enum(c, m, i == D_POLICY ? "dmarc.policy" : "dmarc.disposition", AM_POLICY_NONE,
 		    AM_POLICY_REJECT, policy_name, &r))
 			return false;
-		*(i == 1 ? &d->policy : &d->disposition) = (enum am_dmarc_policy)r;
+		*(i == D_POLICY ? &d->policy : &d->disposition) = (enum am_dmarc_policy)r;
 		return true;
-	case 3:
+	case D_ADKIM:
 		return alignment_mode(c, m, "dmarc.adkim", &d->adkim);
-	case 4:
+	case D_ASPF:
 		return alignment_mode(c, m, "dmarc.aspf", &d->aspf);
-	case 5:
+	case D_PCT:
 		if (!am_json_int(m, 0, 100, &pct))
 			return bad(c, "dmarc.pct: not an integer 0..100");
 		d->pct = (int)pct;
 		d->record_found = true;
 		return true;
-	default:
+	case D_RECORD_DOMAIN:
 		if (!get_str(c, m, "dmarc.record_domain", d->record_domain, sizeof(d->record_domain)))
 			return false;
 		am_domain_normalize(d->record_domain);
 		d->record_found = true;
 		return true;
+	default:
+		return dmarc_bis_member(c, d, i, m);
 	}
 }
 
@@ -422,15 +514,74 @@ parse_hints(struct ctx *c, const struct am_json *arr)
 	return true;
 }
 
+/* ---- author_domains ------------------------------------------------- */
+
+/*
+ * Every author domain of a From that was not one clean domain, as the
+ * milter wrote them: strings, each a domain that fits, normalized as
+ * from_domain is.  Bounded: the first AM_FROM_DOMAINS_MAX distinct ones
+ * are kept, more (a newer writer with a higher cap) set over, so a line
+ * cannot make the reader keep more than the verdict holds.
+ */
+static bool
+parse_authors(struct ctx *c, const struct am_json *arr)
+{
+	struct am_verdict *v = c->v;
+	const struct am_json *e;
+	char d[AM_DOMAIN_MAX];
+	unsigned i;
+
+	if (!want_type(c, arr, "author_domains", AM_JSON_ARRAY))
+		return false;
+	c->authors = true;
+	for (e = arr->child; e != NULL; e = e->next) {
+		if (!get_str(c, e, "author_domains[]", d, sizeof(d)))
+			return false;
+		am_domain_normalize(d);
+		if (d[0] == '\0')
+			return bad(c, "author_domains[]: empty");
+		for (i = 0; i < v->n_author_domains; i++)
+			if (strcmp(v->author_domains[i], d) == 0)
+				break;
+		if (i < v->n_author_domains)
+			continue;
+		if (v->n_author_domains == AM_FROM_DOMAINS_MAX) {
+			v->author_domains_over = true;
+			continue;
+		}
+		am_strlcpy(v->author_domains[v->n_author_domains++], d, sizeof(v->author_domains[0]));
+	}
+	return true;
+}
+
+/*
+ * from_domain is the author domain that decided, so one of them; "" only
+ * when none could be read.  A record saying otherwise would count a
+ * message under a domain its From never named.
+ */
+static bool
+check_authors(struct ctx *c)
+{
+	const struct am_verdict *v = c->v;
+	unsigned i;
+
+	if (!c->authors || (v->n_author_domains == 0 && v->from_domain[0] == '\0'))
+		return true;
+	for (i = 0; i < v->n_author_domains; i++)
+		if (strcmp(v->author_domains[i], v->from_domain) == 0)
+			return true;
+	return bad(c, "from_domain: \"%.60s\" is not one of author_domains", v->from_domain);
+}
+
 /* ---- the record ---------------------------------------------------- */
 
 enum {
 	K_TS, K_QUEUE_ID, K_CLIENT_IP, K_HELO, K_MAIL_FROM, K_FROM_DOMAIN, K_SPF, K_DKIM, K_DMARC,
-	K_SENDER, K_SES, K_HINTS, K_COUNT
+	K_SENDER, K_SES, K_HINTS, K_AUTHORS, K_COUNT
 };
 
 static const char *const top_keys[K_COUNT] = { "ts", "queue_id", "client_ip", "helo", "mail_from",
-	"from_domain", "spf", "dkim", "dmarc", "sender", "ses", "hints" };
+	"from_domain", "spf", "dkim", "dmarc", "sender", "ses", "hints", "author_domains" };
 
 static bool
 top_member(struct ctx *c, void *arg, int i, const struct am_json *m)
@@ -463,7 +614,7 @@ top_member(struct ctx *c, void *arg, int i, const struct am_json *m)
 	case K_DKIM:
 		return parse_dkim(c, m);
 	case K_DMARC:
-		return walk(c, m, "dmarc", dmarc_keys, 7, 1u << 0, dmarc_member, &v->dmarc);
+		return walk(c, m, "dmarc", dmarc_keys, D_COUNT, 1u << D_RESULT, dmarc_member, &v->dmarc);
 	case K_SENDER:
 		if (!want_type(c, m, "sender", AM_JSON_STRING))
 			return false;
@@ -474,9 +625,45 @@ top_member(struct ctx *c, void *arg, int i, const struct am_json *m)
 			return true;
 		v->ses.is_ses = true;
 		return walk(c, m, "ses", ses_keys, 2, 0, ses_member, &v->ses);
+	case K_AUTHORS:
+		return parse_authors(c, m);
 	default:
 		return parse_hints(c, m);
 	}
+}
+
+/*
+ * The DMARC keys a record may lack.  Without a record nothing was
+ * published.  With one, a record written before the RFC 9989 keys is
+ * RFC 7489's: found through the PSL, no t=, psd unknown ('u', the
+ * default), its own p= the policy that applied (the log cannot tell an
+ * sp= apart), and that policy came from p= at the From domain itself
+ * and from sp= at its organizational domain (RFC 7489 6.6.3).
+ */
+static void
+infer_dmarc(struct am_verdict *v)
+{
+	struct am_dmarc_verdict *d = &v->dmarc;
+
+	if (!d->record_found) {
+		d->policy = d->disposition = AM_POLICY_UNSPEC;
+		if (d->pct == 0)
+			d->pct = 100;
+		d->policy_tag = AM_PTAG_NONE;
+		d->discovery = AM_DISCOVERY_NONE;
+		d->published_p = d->published_sp = d->published_np = AM_POLICY_UNSPEC;
+		return;
+	}
+	if (d->record_domain[0] == '\0')
+		am_strlcpy(d->record_domain, v->from_domain, sizeof(d->record_domain));
+	if (d->discovery == AM_DISCOVERY_NONE)
+		d->discovery = AM_DISCOVERY_PSL;
+	if (d->psd == '\0')
+		d->psd = 'u';
+	if (d->published_p == AM_POLICY_UNSPEC)
+		d->published_p = d->policy;
+	if (d->policy_tag == AM_PTAG_NONE)
+		d->policy_tag = strcmp(d->record_domain, v->from_domain) == 0 ? AM_PTAG_P : AM_PTAG_SP;
 }
 
 /*
@@ -485,22 +672,26 @@ top_member(struct ctx *c, void *arg, int i, const struct am_json *m)
  * of alignment (an identifier counts when aligned and passing).
  */
 static void
-infer(struct am_verdict *v)
+infer(const struct ctx *c, struct am_verdict *v)
 {
 	bool missing = v->hints & (1u << AM_HINT_DKIM_KEY_NOT_FOUND);
 	bool doubled = v->hints & (1u << AM_HINT_DKIM_CNAME_DUPLICATED_SUFFIX);
 	size_t i;
 
-	v->from_status = v->from_domain[0] != '\0' && !(v->hints & (1u << AM_HINT_FROM_INVALID)) ?
-	    AM_FROM_OK : AM_FROM_NO_DOMAIN;
+	/*
+	 * author_domains is there exactly when the From was not one clean
+	 * domain; several of them were several addresses or fields.  Older
+	 * records tell it by the hint alone (and an empty from_domain).
+	 */
+	if (c->authors)
+		v->from_status = v->n_author_domains > 1 || v->author_domains_over ?
+		    AM_FROM_MULTIPLE : AM_FROM_NO_DOMAIN;
+	else
+		v->from_status = v->from_domain[0] != '\0' && !(v->hints & (1u << AM_HINT_FROM_INVALID)) ?
+		    AM_FROM_OK : AM_FROM_NO_DOMAIN;
 	if (!v->ses.is_ses)
 		v->ses.default_mail_from = false;
-	if (v->dmarc.record_found && v->dmarc.record_domain[0] == '\0')
-		am_strlcpy(v->dmarc.record_domain, v->from_domain, sizeof(v->dmarc.record_domain));
-	if (!v->dmarc.record_found)
-		v->dmarc.policy = v->dmarc.disposition = AM_POLICY_UNSPEC;
-	if (!v->dmarc.record_found && v->dmarc.pct == 0)
-		v->dmarc.pct = 100;
+	infer_dmarc(v);
 	v->dmarc.spf_aligned = v->spf.result == AM_SPF_PASS && v->spf.aligned;
 	for (i = 0; i < v->dkim.count; i++) {
 		struct am_dkim_sig *s = &v->dkim.sig[i];
@@ -519,7 +710,7 @@ bool
 am_alignlog_read(const char *line, size_t len, struct am_verdict *v, char *err, size_t errlen)
 {
 	struct am_json_doc *doc;
-	struct ctx c = { v, err, errlen };
+	struct ctx c = { v, err, errlen, false };
 	char jerr[96];
 	bool ok;
 
@@ -533,6 +724,8 @@ am_alignlog_read(const char *line, size_t len, struct am_verdict *v, char *err, 
 	    (1u << K_HINTS), top_member, NULL);
 	am_json_free(doc);
 	if (ok)
-		infer(v);
+		ok = check_authors(&c);
+	if (ok)
+		infer(&c, v);
 	return ok;
 }

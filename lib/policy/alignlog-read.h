@@ -16,6 +16,21 @@
  * (dmarc.spf_aligned, dmarc.dkim_aligned) is aligned and passing, since
  * the record's aligned is identifier alignment alone.
  *
+ * The DMARC keys of RFC 9989 (policy_tag, testing, psd, discovery,
+ * published, org_domain, walks_skipped: docs/alignment-log.md) are read
+ * when present; a record written before them reads as RFC 7489's:
+ * discovery psl, testing false, psd 'u', published p = the policy that
+ * applied, policy_tag p at the From domain's own record and sp at its
+ * organizational domain's.
+ *
+ * "author_domains" (every author domain of a From that was not one clean
+ * domain; from_domain is then the one whose outcome decided) is read
+ * when present, at most AM_FROM_DOMAINS_MAX kept (more set
+ * author_domains_over), and makes from_status MULTIPLE (several) or
+ * NO_DOMAIN; a from_domain that is not one of them (unless both are
+ * empty) makes the record malformed.  A record written before the key
+ * has from_domain "" for such a From, and reads as before.
+ *
  * Errors: nothing is logged.  am_alignlog_read() returns false with the
  * reason in err (the verdict is then partly filled); am_alignlog_parse_time()
  * returns false.  Out of memory aborts (the JSON reader).

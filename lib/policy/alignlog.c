@@ -93,6 +93,39 @@ render_dkim(const struct am_dkim_verdict *d, struct am_buf *b)
 	am_buf_addc(b, ']');
 }
 
+static const char *
+policy_tag_name(enum am_dmarc_policy_tag t)
+{
+	switch (t) {
+	case AM_PTAG_SP:	return "sp";
+	case AM_PTAG_NP:	return "np";
+	default:		return "p";
+	}
+}
+
+/* What the applied record said and how it was found (RFC 9989, RFC 9990). */
+static void
+render_dmarc_record(const struct am_dmarc_verdict *d, struct am_buf *b)
+{
+	char psd[2] = { d->psd ? d->psd : 'u', 0 };
+
+	/* A void record (no valid p=, no rua=) found but applied no policy. */
+	if (d->policy_tag != AM_PTAG_NONE)
+		key_str(b, "policy_tag", policy_tag_name(d->policy_tag), true);
+	key_bool(b, "testing", d->testing);
+	key_str(b, "psd", psd, true);
+	key_str(b, "discovery", d->discovery == AM_DISCOVERY_TREEWALK ? "treewalk" : "psl", true);
+	if (d->policy_tag == AM_PTAG_NONE)
+		return;
+	am_buf_adds(b, ",\"published\":{");
+	key_str(b, "p", am_dmarc_policy_name(d->published_p), false);
+	if (d->published_sp != AM_POLICY_UNSPEC)
+		key_str(b, "sp", am_dmarc_policy_name(d->published_sp), true);
+	if (d->published_np != AM_POLICY_UNSPEC)
+		key_str(b, "np", am_dmarc_policy_name(d->published_np), true);
+	am_buf_addc(b, '}');
+}
+
 static void
 render_dmarc(const struct am_dmarc_verdict *d, struct am_buf *b)
 {
@@ -107,7 +140,12 @@ render_dmarc(const struct am_dmarc_verdict *d, struct am_buf *b)
 	if (d->record_found) {
 		am_buf_printf(b, ",\"pct\":%d", d->pct);
 		key_str(b, "record_domain", d->record_domain, true);
+		render_dmarc_record(d, b);
 	}
+	if (d->org_domain[0] != '\0')
+		key_str(b, "org_domain", d->org_domain, true);
+	if (d->walks_skipped > 0)
+		am_buf_printf(b, ",\"walks_skipped\":%u", d->walks_skipped);
 	if ((d->result == AM_DMARC_TEMPERROR || d->result == AM_DMARC_PERMERROR) && d->reason[0])
 		key_str(b, "reason", d->reason, true);
 	am_buf_addc(b, '}');
@@ -145,6 +183,29 @@ render_hints(unsigned hints, struct am_buf *b)
 	am_buf_addc(b, ']');
 }
 
+/*
+ * "author_domains": every author domain of a From that is not one clean
+ * domain (missing, repeated, several addresses, refused by the strict
+ * reader), present iff from_status is not OK, so a reader tells a
+ * malformed From by the key alone; [] when none could be read.
+ * from_domain is then the one whose outcome decided.
+ */
+static void
+render_author_domains(const struct am_verdict *v, struct am_buf *b)
+{
+	unsigned i;
+
+	if (v->from_status == AM_FROM_OK)
+		return;
+	am_buf_adds(b, ",\"author_domains\":[");
+	for (i = 0; i < v->n_author_domains && i < AM_FROM_DOMAINS_MAX; i++) {
+		if (i > 0)
+			am_buf_addc(b, ',');
+		am_json_string(b, v->author_domains[i], strlen(v->author_domains[i]));
+	}
+	am_buf_addc(b, ']');
+}
+
 void
 am_alignlog_render(const struct am_verdict *v, struct am_buf *b)
 {
@@ -161,6 +222,7 @@ am_alignlog_render(const struct am_verdict *v, struct am_buf *b)
 	key_str(b, "helo", v->helo, true);
 	key_str(b, "mail_from", v->mail_from, true);
 	key_str(b, "from_domain", v->from_domain, true);
+	render_author_domains(v, b);
 	render_spf(&v->spf, b);
 	render_dkim(&v->dkim, b);
 	render_dmarc(&v->dmarc, b);

@@ -163,13 +163,28 @@ render_dmarc(const struct am_verdict *v, struct am_buf *b)
 	const struct am_dmarc_verdict *d = &v->dmarc;
 
 	am_buf_printf(b, ";\n\tdmarc=%s", am_dmarc_result_name(d->result));
-	/* The policy comment only when a record said something. */
-	if (d->record_found)
+	/*
+	 * The policy comment only when a record said something: under RFC
+	 * 9989 a void record (no valid p=, no rua=) says nothing.
+	 */
+	if (d->record_found && (d->discovery != AM_DISCOVERY_TREEWALK || d->policy_tag != AM_PTAG_NONE))
 		am_buf_printf(b, " (p=%s dis=%s)", am_dmarc_policy_name(d->policy),
 		    am_dmarc_policy_name(d->disposition));
 	add_prop(b, "header.from", v->from_domain);
+	/*
+	 * RFC 9989 9.1 registers policy.dmarc: the policy after the record's
+	 * options (t=y lowers it).  Only under the standard that defines it.
+	 */
+	if (d->discovery == AM_DISCOVERY_TREEWALK &&
+	    (d->result == AM_DMARC_PASS || d->result == AM_DMARC_FAIL))
+		add_prop(b, "policy.dmarc", am_dmarc_policy_name(d->testing ?
+		    am_dmarc_policy_lower(d->policy) : d->policy));	/* UNSPEC: "none" */
 	if (d->result == AM_DMARC_TEMPERROR || d->result == AM_DMARC_PERMERROR)
 		add_comment(b, d->reason);
+	else if (v->from_status != AM_FROM_OK)	/* say the From was not one clean domain */
+		add_comment(b, v->from_status == AM_FROM_MULTIPLE ?
+		    "several From domains: the strictest decides" :
+		    "malformed From: the strictest author domain decides");
 }
 
 void

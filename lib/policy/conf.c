@@ -57,6 +57,7 @@ am_conf_defaults(struct am_conf *c)
 	set_string(&c->ignore_hosts_text, AM_DEFAULT_IGNORE);
 	(void)am_netlist_parse(AM_DEFAULT_IGNORE, &c->ignore_hosts, err, sizeof(err));
 	set_string(&c->trusted_authres_text, "");
+	c->reject_malformed_from = true;
 	c->syslog = true;
 	c->syslog_facility = LOG_MAIL;
 	set_string(&c->syslog_facility_name, "mail");
@@ -269,6 +270,16 @@ set_psl(struct am_conf *c, const char *v, char *err, size_t errlen)
 	return set_path(&c->psl_path, "PublicSuffixList", v, err, errlen);
 }
 
+static bool
+set_dmarc_standard(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	if (!am_dmarc_standard_parse(v, &c->dmarc_standard)) {
+		snprintf(err, errlen, "bad DMARCStandard \"%s\" (rfc9989 or rfc7489)", v);
+		return false;
+	}
+	return true;
+}
+
 /* A comma list of IP[/len], or "none" for the empty list. */
 static bool
 set_netlist(struct am_netlist *list, char **text, const char *v, char *err, size_t errlen)
@@ -311,6 +322,12 @@ static bool
 set_reject_failures(struct am_conf *c, const char *v, char *err, size_t errlen)
 {
 	return set_bool(&c->reject_failures, "RejectFailures", v, err, errlen);
+}
+
+static bool
+set_reject_malformed_from(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	return set_bool(&c->reject_malformed_from, "RejectMalformedFrom", v, err, errlen);
 }
 
 static bool
@@ -403,9 +420,11 @@ static const struct {
 	{ "AlignmentLog", set_alignment_log },
 	{ "AlignmentLogMode", set_alignment_log_mode },
 	{ "PublicSuffixList", set_psl },
+	{ "DMARCStandard", set_dmarc_standard },
 	{ "IgnoreHosts", set_ignore_hosts },
 	{ "TrustedAuthResClients", set_trusted_authres },
 	{ "RejectFailures", set_reject_failures },
+	{ "RejectMalformedFrom", set_reject_malformed_from },
 	{ "Syslog", set_syslog },
 	{ "SyslogFacility", set_syslog_facility },
 	{ "UserID", set_user_id },

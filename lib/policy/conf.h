@@ -22,6 +22,7 @@
 
 #include "util/netlist.h"
 #include "util/sockspec.h"
+#include "auth/dmarc.h"
 
 #define AM_DEFAULT_CONFIG	"/etc/alignmilter.conf"
 #define AM_DEFAULT_SOCKET	"unix:/run/alignmilter/alignmilter.sock"
@@ -41,11 +42,13 @@ struct am_conf {
 	char	*alignment_log;		/* AlignmentLog; NULL: none */
 	unsigned alignment_log_mode;	/* AlignmentLogMode */
 	char	*psl_path;		/* PublicSuffixList */
+	enum am_dmarc_standard dmarc_standard; /* DMARCStandard; default rfc9989 */
 	char	*ignore_hosts_text;	/* IgnoreHosts as written */
 	struct am_netlist ignore_hosts;
 	char	*trusted_authres_text;	/* TrustedAuthResClients as written */
 	struct am_netlist trusted_authres;	/* their A-R under our id is kept */
 	bool	reject_failures;	/* RejectFailures */
+	bool	reject_malformed_from;	/* RejectMalformedFrom (default yes; with RejectFailures only) */
 	bool	syslog;			/* Syslog */
 	int	syslog_facility;	/* SyslogFacility (LOG_*) */
 	char	*syslog_facility_name;

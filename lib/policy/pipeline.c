@@ -2,6 +2,12 @@
  * pipeline.c - one message through SPF, DKIM and DMARC (see pipeline.h,
  * which also says how it fails and who may call it).  After set-up the
  * shared pipeline is only read, but for the pct= sampling state (atomic).
+ *
+ * A From that is not one clean domain (two From fields, two addresses,
+ * a field the strict reader refuses) is not left outside DMARC, which
+ * would let it walk past p=reject (RFC 9989 11.5): every author domain
+ * a lenient reader finds is evaluated, up to AM_FROM_DOMAINS_MAX, and
+ * the strictest outcome is the verdict (RFC 7489 6.6.1).
  */
 #include "config.h"
 
@@ -47,6 +53,8 @@ struct am_pipeline_msg {
 	am_dkim_msg *dkim;
 	am_dns_query *spf_prefetch;	/* the SPF TXT, started at MAIL FROM */
 	am_dmarc_lookup *dmarc;		/* started at end of headers */
+	struct am_from_authors authors;	/* every From field's author domains, leniently */
+	am_dmarc_lookup *author_dmarc[AM_FROM_DOMAINS_MAX]; /* theirs, for a From that is not OK */
 	size_t	mail_from_overlong;	/* its length when it did not fit v.mail_from, else 0 */
 	unsigned from_headers;
 	bool	eoh_done;
@@ -63,7 +71,7 @@ am_pipeline_new_with_resolver(const struct am_conf *c, am_resolver *res, char *e
 	atomic_init(&e->pct_state, ((uint64_t)arc4random() << 32) | arc4random());
 	if ((e->spf = am_spf_new(res, err, errlen)) == NULL ||
 	    (e->dkim = am_dkim_lib_new(res, c->max_signatures, err, errlen)) == NULL ||
-	    (e->dmarc = am_dmarc_new(res, c->psl_path, err, errlen)) == NULL) {
+	    (e->dmarc = am_dmarc_new(res, c->dmarc_standard, c->psl_path, err, errlen)) == NULL) {
 		am_pipeline_free(e);
 		return NULL;
 	}
@@ -198,8 +206,10 @@ note_from(am_pipeline_msg *c, const char *value, size_t valuelen)
 	enum am_from_status st;
 	char domain[AM_DOMAIN_MAX];
 
+	am_from_authors_add(&c->authors, value, valuelen);
 	if (++c->from_headers > 1) {
 		c->v.from_status = AM_FROM_MULTIPLE;
+		c->v.from_domain[0] = '\0';
 		return;
 	}
 	st = am_from_domain(value, valuelen, domain, sizeof(domain));
@@ -250,6 +260,26 @@ run_spf(am_pipeline_msg *c)
 	am_spf_check(c->pipeline->spf, c->v.client_ip, c->v.helo, c->v.mail_from, &c->v.spf);
 }
 
+/*
+ * A From that is not OK: keep its author domains in the verdict and
+ * start each one's lookup now, so their DNS flies together with the
+ * SPF and DKIM queries.
+ */
+static void
+start_authors(am_pipeline_msg *c)
+{
+	const struct am_from_authors *a = &c->authors;
+	unsigned i;
+
+	c->v.n_author_domains = a->n;
+	c->v.author_domains_over = a->over;
+	c->v.author_domains_incomplete = a->incomplete;
+	for (i = 0; i < a->n; i++) {
+		am_strlcpy(c->v.author_domains[i], a->domain[i], sizeof(c->v.author_domains[i]));
+		c->author_dmarc[i] = am_dmarc_start(c->pipeline->dmarc, a->domain[i]);
+	}
+}
+
 void
 am_pipeline_msg_eoh(am_pipeline_msg *c)
 {
@@ -257,8 +287,13 @@ am_pipeline_msg_eoh(am_pipeline_msg *c)
 		return;
 	c->eoh_done = true;
 	/* A domainless or doubled From still gets a defined DMARC verdict below. */
-	if (c->v.from_status == AM_FROM_OK)
+	if (c->v.from_status == AM_FROM_OK) {
 		c->dmarc = am_dmarc_start(c->pipeline->dmarc, c->v.from_domain);
+		/* A custom MAIL FROM subdomain's walk flies with the author's. */
+		if (c->mail_from_overlong == 0)
+			am_dmarc_prefetch(c->pipeline->dmarc, c->dmarc, spf_identity_domain(&c->v));
+	} else
+		start_authors(c);
 	/*
 	 * SPF first: its record was asked at MAIL FROM and the DKIM keys as
 	 * their signature fields arrived, so the SPF chain (include:,
@@ -277,20 +312,6 @@ am_pipeline_msg_body(am_pipeline_msg *c, const unsigned char *buf, size_t len)
 	am_dkim_body(c->dkim, buf, len);
 }
 
-static void
-dmarc_for_bad_from(am_pipeline_msg *c)
-{
-	struct am_dmarc_verdict *d = &c->v.dmarc;
-
-	memset(d, 0, sizeof(*d));
-	d->result = AM_DMARC_PERMERROR;
-	d->adkim = d->aspf = 'r';
-	snprintf(d->reason, sizeof(d->reason), "%s",
-	    c->v.from_status == AM_FROM_MULTIPLE ? "more than one From address" :
-	    c->v.from_status == AM_FROM_MISSING ? "no From header" : "From has no usable domain");
-	c->v.from_domain[0] = '\0';
-}
-
 /*
  * 0-99 for DMARC's pct= sampling.  glibc 2.36's arc4random is a system
  * call per draw; a splitmix64 sequence from one random seed is enough for
@@ -307,6 +328,111 @@ pct_roll(am_pipeline *e)
 	return (unsigned)(z % 100);
 }
 
+static const char *
+bad_from_text(const struct am_verdict *v)
+{
+	return v->from_status == AM_FROM_MULTIPLE ? "more than one From address" :
+	    v->from_status == AM_FROM_MISSING ? "no From header" : "From has no usable domain";
+}
+
+/* No author domain to evaluate: permerror, no deciding domain. */
+static void
+dmarc_for_bad_from(am_pipeline_msg *c)
+{
+	struct am_dmarc_verdict *d = &c->v.dmarc;
+
+	memset(d, 0, sizeof(*d));
+	d->result = AM_DMARC_PERMERROR;
+	d->adkim = d->aspf = 'r';
+	snprintf(d->reason, sizeof(d->reason), "%s", bad_from_text(&c->v));
+	c->v.from_domain[0] = '\0';
+}
+
+/*
+ * How strict an outcome is, for a From naming several author domains
+ * (RFC 7489 6.6.1, RFC 9989 11.5: apply the most strict policy among
+ * the checks that fail).  Highest first:
+ *   fail, by disposition (reject > quarantine > none): what enforcement
+ *     applies, so a spoof of a p=reject domain is rejected whatever
+ *     other domain rides along;
+ *   temperror: the policy is unknown and could be reject, which a retry
+ *     may show (a failing domain's DNS trouble must not buy a pass);
+ *   permerror: no policy can apply to that domain;
+ *   none: that domain asks for nothing;
+ *   pass: only when every author domain passes.
+ * The first of equals (in From order) decides.
+ */
+static unsigned
+strictness(const struct am_dmarc_verdict *d)
+{
+	switch (d->result) {
+	case AM_DMARC_FAIL:
+		return 4 + (unsigned)d->disposition;	/* UNSPEC 0 .. REJECT 3 */
+	case AM_DMARC_TEMPERROR:
+		return 3;
+	case AM_DMARC_PERMERROR:
+		return 2;
+	case AM_DMARC_NONE:
+		return 1;
+	case AM_DMARC_PASS:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * A From that is not one clean domain: evaluate each author domain on a
+ * copy of the SPF and DKIM results (evaluation marks their alignment
+ * with the domain it evaluates) and keep the strictest; the verdict's
+ * from_domain, dmarc and alignment flags are then that domain's.  A set
+ * that is over the cap or incomplete never reads pass or none: its
+ * evaluation is incomplete (RFC 9989 11.5), permerror unless it failed.
+ */
+static void
+dmarc_for_authors(am_pipeline_msg *c)
+{
+	struct am_verdict *v = &c->v;
+	struct am_spf_verdict spf;
+	struct am_dkim_verdict *dkim = am_xmalloc(sizeof(*dkim)), *best_dkim = am_xmalloc(sizeof(*best_dkim));
+	struct am_dmarc_verdict d;
+	char why[AM_REASON_MAX];
+	unsigned i, best = 0, rank, best_rank = 0;
+
+	for (i = 0; i < v->n_author_domains; i++) {
+		spf = v->spf;
+		memcpy(dkim, &v->dkim, sizeof(*dkim));
+		am_dmarc_evaluate(c->pipeline->dmarc, c->author_dmarc[i], v->author_domains[i], &spf, dkim,
+		    pct_roll(c->pipeline), &d);
+		rank = strictness(&d);
+		if (i == 0 || rank > best_rank) {
+			best = i;
+			best_rank = rank;
+			v->dmarc = d;
+			v->spf.aligned = spf.aligned;
+			v->spf.aligned_relaxed = spf.aligned_relaxed;
+			memcpy(best_dkim, dkim, sizeof(*best_dkim));
+		}
+	}
+	memcpy(&v->dkim, best_dkim, sizeof(v->dkim));
+	free(best_dkim);
+	free(dkim);
+	am_strlcpy(v->from_domain, v->author_domains[best], sizeof(v->from_domain));
+	snprintf(why, sizeof(why), "%s%s; strictest of %u author domain%s", bad_from_text(v),
+	    v->author_domains_over ? ", too many author domains" :
+	    v->author_domains_incomplete ? ", an author without a usable domain" : "",
+	    v->n_author_domains, v->n_author_domains == 1 ? "" : "s");
+	if ((v->author_domains_over || v->author_domains_incomplete) && v->dmarc.result != AM_DMARC_FAIL) {
+		v->dmarc.result = AM_DMARC_PERMERROR;
+		v->dmarc.disposition = AM_POLICY_UNSPEC;
+		v->dmarc.spf_aligned = v->dmarc.dkim_aligned = false;
+	}
+	if (v->dmarc.reason[0] != '\0') {
+		am_strlcat(why, ": ", sizeof(why));
+		am_strlcat(why, v->dmarc.reason, sizeof(why));
+	}
+	am_strlcpy(v->dmarc.reason, why, sizeof(v->dmarc.reason));
+}
+
 const struct am_verdict *
 am_pipeline_msg_eom(am_pipeline_msg *c)
 {
@@ -319,6 +445,8 @@ am_pipeline_msg_eom(am_pipeline_msg *c)
 	if (c->v.from_status == AM_FROM_OK) {
 		am_dmarc_evaluate(c->pipeline->dmarc, c->dmarc, c->v.from_domain, &c->v.spf, &c->v.dkim,
 		    pct_roll(c->pipeline), &c->v.dmarc);
+	} else if (c->v.n_author_domains > 0) {
+		dmarc_for_authors(c);
 	} else {
 		dmarc_for_bad_from(c);
 	}
@@ -330,10 +458,14 @@ am_pipeline_msg_eom(am_pipeline_msg *c)
 void
 am_pipeline_msg_free(am_pipeline_msg *c)
 {
+	unsigned i;
+
 	if (c == NULL)
 		return;
 	am_dns_cancel(c->spf_prefetch);
 	am_dmarc_lookup_free(c->dmarc);
+	for (i = 0; i < AM_FROM_DOMAINS_MAX; i++)
+		am_dmarc_lookup_free(c->author_dmarc[i]);
 	am_dkim_msg_free(c->dkim);
 	free(c);
 }

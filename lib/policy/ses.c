@@ -116,14 +116,27 @@ recognise_ses(struct am_verdict *v)
 
 /* ---- the hints -------------------------------------------------------------- */
 
+/*
+ * Relaxed alignment of an identifier with From, as the standard in force
+ * has it: RFC 7489's Public Suffix List, or the flag RFC 9989's tree
+ * walks left in the verdict (dmarc-bis.c).
+ */
+static bool
+relaxed(const am_dmarc *dm, const struct am_verdict *v, const char *id, bool walked)
+{
+	if (am_dmarc_standard_of(dm) == AM_DMARC_RFC7489)
+		return am_dmarc_aligned(dm, v->from_domain, id, false);
+	return walked;
+}
+
 /* Is any signature's d= relaxed-aligned with From, whatever its result? */
 static bool
 has_signature_for_from(const am_dmarc *dm, const struct am_verdict *v)
 {
 	size_t i;
 
-	for (i = 0; i < v->dkim.count; i++)
-		if (am_dmarc_aligned(dm, v->from_domain, v->dkim.sig[i].domain, false))
+	for (i = 0; i < v->dkim.count && i < AM_DKIM_REPORT_MAX; i++)
+		if (relaxed(dm, v, v->dkim.sig[i].domain, v->dkim.sig[i].aligned_relaxed))
 			return true;
 	return false;
 }
@@ -166,7 +179,7 @@ am_ses_analyse(const am_dmarc *dm, struct am_verdict *v)
 	    am_domain_is_under(v->spf.domain, SES_DOMAIN) && !v->spf.aligned);
 	set_hint(v, AM_HINT_ASPF_STRICT_SUBDOMAIN, from_ok && spf_pass && d->record_found &&
 	    d->aspf == 's' && !v->spf.aligned &&
-	    am_dmarc_aligned(dm, v->from_domain, v->spf.domain, false));
+	    relaxed(dm, v, v->spf.domain, v->spf.aligned_relaxed));
 	/* Any d= of the From organization, even a failing one: Easy DKIM is set up. */
 	set_hint(v, AM_HINT_SES_NO_EASY_DKIM, v->ses.is_ses && from_ok && !has_signature_for_from(dm, v));
 	set_hint(v, AM_HINT_DKIM_KEY_NOT_FOUND, any_sig(v, sig_key_missing));
@@ -310,13 +323,21 @@ am_hint_fix(const struct am_verdict *v, enum am_hint h, char *buf, size_t buflen
 		    "aggregate reports to start with", from);
 		break;
 	case AM_HINT_DMARC_MULTIPLE_RECORDS:
-		snprintf(buf, buflen, "more than one v=DMARC1 record at _dmarc.%s, so no policy applies: "
-		    "remove all but one", record_domain(v));
+		/* RFC 9989 4.10 step 2: the walk discards them and goes on to the parents. */
+		if (v->dmarc.discovery == AM_DISCOVERY_TREEWALK || v->dmarc.result != AM_DMARC_NONE)
+			snprintf(buf, buflen, "more than one v=DMARC1 record at _dmarc.%s, so all of "
+			    "them are ignored: remove all but one", from_name(v));
+		else
+			snprintf(buf, buflen, "more than one v=DMARC1 record at _dmarc.%s, so no policy "
+			    "applies: remove all but one", record_domain(v));
 		break;
 	case AM_HINT_FROM_INVALID:
 		snprintf(buf, buflen, "%s", v->from_status == AM_FROM_MULTIPLE ?
 		    "more than one From address or header: DMARC needs exactly one" :
 		    v->from_status == AM_FROM_MISSING ? "no From header: DMARC needs exactly one" :
+		    v->n_author_domains > 0 ? "the From header does not parse (RFC 5322 3.4): quote a "
+		    "display name with commas or dots and close every comment; DMARC judged each "
+		    "domain in it and kept the strictest" :
 		    "the From header has no usable domain");
 		break;
 	case AM_HINT_DKIM_ALIGNED_SIG_FAILED:

@@ -121,6 +121,14 @@ mkdir -p "$WORK/nsd"
 		echo "	name: \"$(basename "$z" .zone)\""
 		echo "	zonefile: \"$z\""
 	done
+	# An empty root, as tests/dns/nsd-fixture.sh serves: RFC 9989's tree
+	# walk asks _dmarc.<tld>, which must be NXDOMAIN, not REFUSED.
+	printf '%s\n' '$TTL 300' \
+	    '. IN SOA localhost. hostmaster.localhost. 1 3600 600 86400 300' \
+	    '. IN NS localhost.' 'localhost. IN A 127.0.0.1' >"$WORK/nsd/root.zone"
+	echo "zone:"
+	echo "	name: \".\""
+	echo "	zonefile: \"$WORK/nsd/root.zone\""
 } >"$WORK/nsd/nsd.conf"
 /usr/sbin/nsd -d -c "$WORK/nsd/nsd.conf" </dev/null >>"$WORK/nsd/nsd.log" 2>&1 &
 NSD_PID=$!

@@ -11,7 +11,11 @@
 #       PORT: a port number, or 0 to choose a free one.
 #       ZONEFILE: path named ZONE.zone, e.g. example.test.zone serves
 #       "example.test".  A file that does not exist or does not parse gives a
-#       zone that nsd answers with SERVFAIL.
+#       zone that nsd answers with SERVFAIL.  Unless a root.zone is given, an
+#       empty root zone is served too, so a name outside the zones gets
+#       NXDOMAIN as on the Internet (RFC 9989's tree walk asks _dmarc.com)
+#       rather than REFUSED, which a resolver reports as SERVFAIL
+#       (NSD_FIXTURE_NO_ROOT=1: no root, for tests of REFUSED itself).
 #       Listens on 127.0.0.1 and, when usable, ::1.  Prints the port on
 #       stdout; exit 0 once the server answers, 1 on failure (log on stderr).
 #   nsd-fixture.sh stop DIR
@@ -34,6 +38,16 @@ die() { echo "nsd-fixture: $*" >&2; exit 1; }
 have_v6() {
 	"$PYTHON" -c 'import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1", 0))' \
 		2>/dev/null
+}
+
+# The root with nothing delegated: every name no other zone holds is NXDOMAIN.
+write_root_zone() {	# FILE
+	cat >"$1" <<'ROOT'
+$TTL 300
+.		IN SOA	localhost. hostmaster.localhost. 1 3600 600 86400 300
+.		IN NS	localhost.
+localhost.	IN A	127.0.0.1
+ROOT
 }
 
 write_conf() {	# DIR PORT V6 ZONEFILE...
@@ -59,9 +73,19 @@ write_conf() {	# DIR PORT V6 ZONEFILE...
 		echo "	refuse-any: no"
 		echo "remote-control:"
 		echo "	control-enable: no"
+		root=yes
+		[ -n "${NSD_FIXTURE_NO_ROOT:-}" ] && root=no
+		for z in "$@"; do
+			[ "$(basename "$z")" = root.zone ] && root=no
+		done
+		if [ $root = yes ]; then
+			write_root_zone "$d/root.zone"
+			set -- "$@" "$d/root.zone"
+		fi
 		for z in "$@"; do
 			case "$z" in /*) ;; *) z="$(pwd)/$z" ;; esac
 			name=$(basename "$z" .zone)
+			[ "$name" = root ] && name=.
 			echo "zone:"
 			echo "	name: \"$name\""
 			echo "	zonefile: \"$z\""

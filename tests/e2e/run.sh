@@ -68,13 +68,13 @@ if [ -z "${E2E_FAKE_MILTER:-}" ]; then
 	else
 		nok "alignmilter restarted with RejectFailures yes"
 	fi
-	check "the default milter engine is the native one" grep -q 'listening on .*(native engine)' "$WORK/milter.log"
+	check "the default milter engine is the native one" grep -q 'listening on .*(native engine; DMARC by RFC 9989, DNS tree walk)' "$WORK/milter.log"
 	# The same scenarios once more over the other transport (MilterEngine libmilter).
 	if e2e_milter_restart "MilterEngine libmilter"; then
 		ok "alignmilter restarted with MilterEngine libmilter"
 		# The socket listens before the line is logged: give it a moment.
 		check "it says it runs on libmilter" sh -c "for i in \$(seq 50); do
-			grep -q 'listening on .*(libmilter engine)' '$WORK/milter.log' && exit 0; sleep 0.1; done; exit 1"
+			grep -q 'listening on .*(libmilter engine;' '$WORK/milter.log' && exit 0; sleep 0.1; done; exit 1"
 		"$E2E_PY" "$here/scenarios.py" run "$WORK" normal >"$WORK/libmilter.out" 2>&1
 		sed 's/^\(not \)\{0,1\}ok - /&libmilter: /' "$WORK/libmilter.out"; count "$WORK/libmilter.out"
 		check "alignmilter (MilterEngine libmilter) is still running" alive "$E2E_MILTER_PID"

@@ -19,7 +19,9 @@ holds the alignment log the live milter wrote:
       nsd-checkzone loads; --html renders a self-contained page whose data-
       attributes carry the same figures; --dmarc-xml writes well-formed RFC
       7489 aggregate reports whose rows add up and whose policy_evaluated
-      says pass only for an aligned identifier that passed.
+      says pass only for an aligned identifier that passed; the
+      malformed-From spoofs of bank.example.com are in the bank's report
+      in both formats (RFC 7489 and RFC 9990), header_from the bank.
 
   tools.py WORK           prints "ok - [contract] ..." / "not ok - ..." lines
                           (run.sh counts them) and exits 1 on any failure
@@ -388,8 +390,10 @@ def check_report(env, tool, tmp):
 
     # --dmarc-xml: well-formed aggregate reports whose rows add up.
     xdir = os.path.join(tmp, "xml")
-    p = run([tool, "--dmarc-xml", xdir, "--org", "e2e receiver", "--email",
-                        "dmarc@mx.e2e.example", log], capture_output=True, text=True, timeout=30)
+    # The RFC 7489 format (Appendix C), which the checks below read; the
+    # default is RFC 9990's (--dmarc-standard, like DMARCStandard).
+    p = run([tool, "--dmarc-xml", xdir, "--dmarc-standard", "rfc7489", "--org", "e2e receiver", "--email",
+             "dmarc@mx.e2e.example", log], capture_output=True, text=True, timeout=30)
     files = sorted(os.listdir(xdir)) if os.path.isdir(xdir) else []
     check(name, "--dmarc-xml writes reports (exit 0)", p.returncode == 0 and files,
           "rc=%d %s" % (p.returncode, p.stderr))
@@ -440,6 +444,37 @@ def check_report(env, tool, tmp):
     msgs = {d: w["messages"] for d, w in want.items() if d}
     check(name, "--dmarc-xml: row counts add up to each From domain's messages", rows == msgs,
           "xml %s, log %s" % (json.dumps(rows, sort_keys=True), json.dumps(msgs, sort_keys=True)))
+    check_spoofs(name, tool, log, recs, rows, tmp)
+
+
+def check_spoofs(name, tool, log, recs, rows7489, tmp):
+    """The malformed-From spoofs of bank.example.com (scenario_table.py) reach
+    the bank: the log keeps the deciding author domain as from_domain, so
+    both aggregate formats count them in its report, header_from the bank."""
+    bank = "bank.example.com"
+    spoofs = [r for r in recs if norm(r.get("from_domain")) == bank and r.get("author_domains")]
+    check(name, "the live log has the malformed-From spoofs of %s, author_domains naming it" % bank,
+          len(spoofs) >= 4 and all(bank in r["author_domains"] for r in spoofs), len(spoofs))
+    check(name, "--dmarc-xml rfc7489: %s's report counts every spoof (%d)" % (bank, len(spoofs)),
+          rows7489.get(bank) == len(spoofs), json.dumps(rows7489.get(bank)))
+    xdir = os.path.join(tmp, "xml9990")
+    p = run([tool, "--dmarc-xml", xdir, "--email", "dmarc@mx.e2e.example", "--domain", bank, log],
+            capture_output=True, text=True, timeout=30)
+    ns = "{urn:ietf:params:xml:ns:dmarc-2.0}"
+    n, froms, dispositions = 0, set(), set()
+    for fn in sorted(os.listdir(xdir)) if os.path.isdir(xdir) else []:
+        try:
+            root = ET.parse(os.path.join(xdir, fn)).getroot()
+        except ET.ParseError:
+            continue
+        for rec in root.findall(ns + "record"):
+            n += int(rec.findtext("%srow/%scount" % (ns, ns)) or "0")
+            froms.add(norm(rec.findtext("%sidentifiers/%sheader_from" % (ns, ns))))
+            dispositions.add(rec.findtext("%srow/%spolicy_evaluated/%sdisposition" % (ns, ns, ns)))
+    check(name, "--dmarc-xml (RFC 9990): %s's report counts every spoof, header_from %s, disposition reject"
+          % (bank, bank), p.returncode == 0 and n == len(spoofs) and froms == {bank} and dispositions == {"reject"},
+          "rc=%d n=%d header_from %s dispositions %s %s" % (p.returncode, n, sorted(froms), sorted(dispositions),
+                                                            p.stderr))
 
 
 def main(work):

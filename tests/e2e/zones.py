@@ -12,6 +12,11 @@ Existing keys are reused, so a second run in the same DIR is fast and
 signatures stay verifiable.  Zone names follow tests/dns/README.md: no
 .test/.invalid/.localhost (libunbound answers those itself).
 
+Zones: amazonses.com, example.com/.net/.org, bis.example (RFC 9989's
+tree walk, psd=, np=, t=), attacker.example (the sender of the
+malformed-From spoofs of bank.example.com), and the unloadable
+_dmarc.servfail.example.net.
+
 Addresses: SES sends from 192.0.2.0/24, 198.51.100.0/24 and
 2001:db8:5e5::/48; every other sender from 203.0.113.0/24 or
 2001:db8:ed::/48 (RFC 5737 / RFC 3849 documentation ranges).
@@ -49,6 +54,9 @@ KEYS = [
     ("sel1", "forged.example.org", "rsa"),
     ("sel1", "sub.example.net", "rsa"),
     ("sel1", "servfail.example.net", "rsa"),
+    ("sel1", "other.psd.bis.example", "rsa"),
+    ("sel1", "n.bis.example", "rsa"),
+    ("sel1", "attacker.example", "rsa"),
 ] + [(tok, "dkim.amazonses.com", "rsa") for tok in EASY.values() if tok]
 
 
@@ -144,8 +152,9 @@ def generate(out):
         cname_easy("ses-custom.example.com"),
         "mail.ses-custom IN MX 10 feedback-smtp.us-east-1.amazonses.com.",
         "mail.ses-custom IN TXT " + txt(INCLUDE_SES),
-        # A complete set-up: alignmilter-check grades it A (tools.py).
-        "_dmarc.ses-custom IN TXT " + txt("v=DMARC1; p=quarantine; pct=100; "
+        # A complete set-up: alignmilter-check grades it A (tools.py).  No
+        # pct=: RFC 9989 made it historic, the check warns about it.
+        "_dmarc.ses-custom IN TXT " + txt("v=DMARC1; p=quarantine; "
                                           "rua=mailto:dmarc-reports@ses-custom.example.com"),
         # SES, custom MAIL FROM under a strict-SPF-alignment policy.
         cname_easy("strict.example.com"),
@@ -162,6 +171,10 @@ def generate(out):
         cname_easy("dupsuffix.example.com",
                    "%s._domainkey.dupsuffix.example.com.dupsuffix.example.com." % EASY["dupsuffix.example.com"]),
         "_dmarc.dupsuffix IN TXT " + txt("v=DMARC1; p=none"),
+        # A bank whose From an attacker spoofs with malformed From fields
+        # (issue 16 item 1): p=reject, sends only from its own servers.
+        "bank IN TXT " + txt("v=spf1 ip6:2001:db8:ba4b::/48 -all"),
+        "_dmarc.bank IN TXT " + txt("v=DMARC1; p=reject"),
     ]
     zones["example.com"] = z
 
@@ -201,6 +214,48 @@ def generate(out):
         "sel1._domainkey.servfail IN TXT " + txt(rec["sel1._domainkey.servfail.example.net"]),
     ]
     zones["example.net"] = z
+
+    # RFC 9989 (draft-41; section numbers may differ from the RFC's): the
+    # tree walk (4.10), policy discovery (4.10.1), organizational domains
+    # (4.10.2).  No _dmarc.bis.example: a record there would be the
+    # organizational domain (fewest labels) of every name below it.
+    # _dmarc.example is NXDOMAIN (the fixture's empty root zone).
+    z = soa("bis.example") + [
+        # np= for names that do not exist (3.2.13: NXDOMAIN): ghost.np has
+        # nothing at or below it; www.np exists.
+        "_dmarc.np IN TXT " + txt("v=DMARC1; p=quarantine; sp=none; np=reject"),
+        "www.np IN A 203.0.113.51",
+        # t=y: a failing message gets the next lower policy (4.7).
+        "_dmarc.testing IN TXT " + txt("v=DMARC1; p=reject; t=y"),
+        # psd=y: psd.bis.example is a public suffix domain; shop. and other.
+        # below it are organizations of their own (4.10.2 step 2).
+        "_dmarc.psd IN TXT " + txt("v=DMARC1; p=reject; psd=y"),
+        "shop.psd IN A 203.0.113.53",
+        "mail.shop.psd IN TXT " + txt(OTHER_SPF),
+        "other.psd IN TXT " + txt(OTHER_SPF),
+        "sel1._domainkey.other.psd IN TXT " + txt(rec["sel1._domainkey.other.psd.bis.example"]),
+        # psd=n: dept.n is its own organizational domain (4.10.2 step 1),
+        # although n has a record with fewer labels.
+        "_dmarc.n IN TXT " + txt("v=DMARC1; p=none"),
+        "n IN TXT " + txt(OTHER_SPF),
+        "sel1._domainkey.n IN TXT " + txt(rec["sel1._domainkey.n.bis.example"]),
+        "_dmarc.dept.n IN TXT " + txt("v=DMARC1; p=reject; psd=n"),
+        # No p= (4.10.1): with a valid rua it acts as p=none; without one no
+        # DMARC processing, whatever sp= says.
+        "_dmarc.rua-only IN TXT " + txt("v=DMARC1; rua=mailto:dmarc@rua-only.bis.example"),
+        "_dmarc.no-p IN TXT " + txt("v=DMARC1; sp=reject"),
+    ]
+    zones["bis.example"] = z
+
+    # The attacker's own domain, correctly set up: SPF and DKIM pass and
+    # align for it, its DMARC passes (p=none).  Its pass must not hide the
+    # bank's fail when both are author domains of one message.
+    z = soa("attacker.example") + [
+        "@ IN TXT " + txt(OTHER_SPF),
+        "sel1._domainkey IN TXT " + txt(rec["sel1._domainkey.attacker.example"]),
+        "_dmarc IN TXT " + txt("v=DMARC1; p=none"),
+    ]
+    zones["attacker.example"] = z
 
     files = []
     for name, lines in zones.items():

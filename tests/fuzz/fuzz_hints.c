@@ -383,7 +383,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fz = fz_new();
 	res = am_resolver_new_backend(fz_backend, fz, 1000);
-	if ((dm = am_dmarc_new(res, PSL_PATH, err, sizeof(err))) == NULL) {
+	if ((dm = am_dmarc_new(res, AM_DMARC_RFC7489, PSL_PATH, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "fuzz_hints: %s\n", err);
 		exit(1);
 	}

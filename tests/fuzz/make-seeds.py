@@ -151,6 +151,14 @@ def seeds_from():
     ]
     for v in vals:
         put("from", v)
+    # Issue 16: a malformed From must not hide an author domain (the lenient
+    # reader, am_from_authors_add); NUL separates the From fields of one message.
+    for v in [" PayPal, Inc. <service@paypal.example>", " <service@paypal.example> (PayPal",
+              " a@attacker.example, b@paypal.example", " a@attacker.example\0 Service <service@paypal.example>",
+              " undisclosed", " \"PayPal <service@paypal.example>", " PayPal <service@paypal.example",
+              " a@1.example, b@2.example, c@3.example, d@4.example, e@5.example, f@6.example",
+              " <@relay.example:service@paypal.example>, x@[192.0.2.1]", " a@x.example\0\0 b@X.Example.\0(c@y.example"]:
+        put("from", v)
 
 
 # ---- hints -------------------------------------------------------------------------

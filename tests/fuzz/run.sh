@@ -4,7 +4,7 @@
 #   tests/fuzz/run.sh BUILDDIR SECONDS [TARGET...]
 #
 # Builds every target (or the ones named: conf authres message from hints
-# spf mproto mserver, with or without the fuzz_ prefix) with clang, libFuzzer, ASan and
+# spf dmarc mproto mserver, with or without the fuzz_ prefix) with clang, libFuzzer, ASan and
 # UBSan into BUILDDIR/fuzz/, compiling the lib/ and milter/ sources they need with
 # the same flags (configure-independent: a generated config.h, library
 # flags from pkg-config or the Debian defaults).  Runs each target for
@@ -21,7 +21,7 @@
 # libclang-rt-14-dev (libFuzzer and the sanitizer runtimes).
 set -u
 
-ALL_TARGETS="conf authres message from hints spf mproto mserver"
+ALL_TARGETS="conf authres message from hints spf dmarc mproto mserver"
 
 usage() {
 	echo "usage: $0 BUILDDIR SECONDS [TARGET...]  (targets: $ALL_TARGETS)" >&2
@@ -73,7 +73,7 @@ LIBS="-lspf2 -lopendmarc $(pc_libs libunbound -lunbound) $(pc_libs libpsl -lpsl)
 # Sources the targets link (all of the engine but DKIM, libmilter and main;
 # mproto is the milter wire-protocol codec, pure functions over buffers).
 ENGINE="lib/util/util lib/util/netlist lib/util/sockspec lib/util/log lib/dns/resolver lib/dns/resolver-unbound lib/dns/dnscache
- lib/auth/verdict lib/auth/spf lib/auth/spf-dns lib/auth/spf-record lib/auth/spf-macro lib/auth/spf-count lib/auth/dmarc lib/auth/dmarc-names lib/auth/dmarc-lookup lib/auth/dmarc-record lib/auth/dmarc-policy lib/auth/message lib/auth/message-lex lib/auth/message-from lib/auth/message-ids
+ lib/auth/verdict lib/auth/spf lib/auth/spf-dns lib/auth/spf-record lib/auth/spf-macro lib/auth/spf-count lib/auth/dmarc lib/auth/dmarc-names lib/auth/dmarc-lookup lib/auth/dmarc-record lib/auth/dmarc-policy lib/auth/dmarc-walk lib/auth/dmarc-bis lib/auth/message lib/auth/message-lex lib/auth/message-from lib/auth/message-ids
  lib/policy/conf lib/policy/ses lib/policy/authres lib/policy/alignlog lib/policy/verdictline milter/mproto"
 
 # fuzz_mserver runs the native engine's conversation over the whole

@@ -95,6 +95,8 @@ def record(rng, now, boundaries):
     if found:
         dmarc["pct"] = rng.choice([100, 100, 50])
         dmarc["record_domain"] = "org.example" if dom == "sub.org.example" else dom
+        if rng.random() < 0.6:
+            bis_keys(rng, dom, dmarc, aligned_any)
     hints = [h for h in KNOWN_HINTS if rng.random() < 0.25]
     if rng.random() < 0.1:
         hints.append("a-hint-from-a-newer-milter")
@@ -106,7 +108,52 @@ def record(rng, now, boundaries):
            "hints": hints}
     if rng.random() < 0.05:
         rec["an_extra_key_from_the_future"] = {"nested": [1, 2.5e3, None, True]}
+    malformed_from(rec)
     return rec
+
+
+# Its own sequence, so the records above stay what they were before it.
+rng_from = random.Random(16)
+
+
+def malformed_from(rec):
+    """Now and then a From that was not one clean domain (issue 16,
+    docs/alignment-log.md): author_domains lists every author domain, in
+    any case and with a trailing dot (the reader normalizes), and
+    from_domain is the one that decided, or "" with [] when none could be
+    read.  The report counts the message under from_domain."""
+    if rng_from.random() >= 0.08:
+        return
+    dom = rec["from_domain"]
+    others = rng_from.sample(["attacker.example", "Other.Example."], rng_from.randint(0, 2))
+    authors = others + [dom] if dom else []
+    rng_from.shuffle(authors)
+    rec["author_domains"] = authors
+    if "from-header-invalid" not in rec["hints"]:
+        rec["hints"].append("from-header-invalid")
+
+
+LOWER = {"reject": "quarantine", "quarantine": "none", "none": "none"}
+
+
+def bis_keys(rng, dom, dmarc, passed):
+    """The RFC 9989 keys a newer milter writes (docs/alignment-log.md), in
+    its order after record_domain; the other records stay RFC 7489's."""
+    pol, sub = dmarc["policy"], dom != dmarc["record_domain"]
+    testing = rng.random() < 0.3
+    published = {"p": pol if not sub else rng.choice(["none", "quarantine", "reject"])}
+    if sub or rng.random() < 0.5:
+        published["sp"] = pol if sub else rng.choice(["none", "quarantine", "reject"])
+    if rng.random() < 0.3:
+        published["np"] = rng.choice(["none", "quarantine", "reject"])
+    if testing and not passed:
+        dmarc["disposition"] = LOWER[pol]  # t=y: the next lower policy
+    dmarc["pct"] = 100
+    dmarc.update({"policy_tag": "sp" if sub else "p", "testing": testing,
+                  "psd": rng.choice("ynu"), "discovery": "treewalk", "published": published,
+                  "org_domain": dmarc["record_domain"]})
+    if rng.random() < 0.1:
+        dmarc["walks_skipped"] = rng.randint(1, 3)
 
 
 def line(rec):
@@ -140,6 +187,11 @@ def cmd_gen(outdir, now):
         b'{"ts":"2026-11-27T05:00:00Z","ts":"2026-11-27T05:00:00Z","from_domain":"x.example","spf":{"result":"pass"},"dkim":[],"dmarc":{"result":"none"},"hints":[]}',
         b'{"a":' + b"[" * 100000,
         b'{"pad":"' + b"x" * (2 * 1024 * 1024) + b'"}',
+        # from_domain is the deciding author domain, so one of author_domains
+        b'{"ts":"2026-11-27T05:00:00Z","from_domain":"x.example","author_domains":["y.example"],'
+        b'"spf":{"result":"pass"},"dkim":[],"dmarc":{"result":"none"},"hints":[]}',
+        b'{"ts":"2026-11-27T05:00:00Z","from_domain":"x.example","author_domains":["x.example",7],'
+        b'"spf":{"result":"pass"},"dkim":[],"dmarc":{"result":"none"},"hints":[]}',
     ]
     bad_lines = []
     with open(os.path.join(outdir, "bad.log"), "wb") as f:
@@ -171,6 +223,14 @@ def parse_ts(s):
     return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
 
 
+def norm_domain(d):
+    """As the reader normalizes a domain: one trailing dot off, ASCII lower case."""
+    assert isinstance(d, str) and d
+    d = d[:-1] if d.endswith(".") else d
+    assert d
+    return "".join(c.lower() if c < "\x80" else c for c in d)
+
+
 def valid_records(paths):
     """Records as this script understands a well-formed log line."""
     out = []
@@ -185,6 +245,10 @@ def valid_records(paths):
                                                     "temperror", "permerror")
                     assert raw.count(b'"ts":') == 1  # a duplicate key is malformed
                     assert "\x00" not in rec["from_domain"]
+                    if "author_domains" in rec:
+                        authors = [norm_domain(a) for a in rec["author_domains"]]
+                        assert authors or rec["from_domain"] == ""
+                        assert not authors or norm_domain(rec["from_domain"]) in authors
                 except Exception:
                     continue
                 out.append(rec)

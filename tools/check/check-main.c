@@ -2,8 +2,9 @@
  * check-main.c - alignmilter-check: grade a domain's Amazon SES set-up.
  *
  * Owns: the command line, the configuration it borrows from the milter
- * (-c: Nameservers, DNSTimeout, PublicSuffixList), building the resolver
- * and the PSL, printing the result, and the exit code: 0 for grade A or
+ * (-c: Nameservers, DNSTimeout, PublicSuffixList, DMARCStandard),
+ * building the resolver and the DMARC engine (PSL and standard), printing
+ * the result, and the exit code: 0 for grade A or
  * B, 1 for worse, 2 when the domain could not be checked (DNS failure,
  * unreadable log or configuration, bad usage).  The checks themselves
  * are in domaincheck*.c; see man/alignmilter-check.1.
@@ -152,7 +153,7 @@ run(const struct options *o, const struct am_conf *conf)
 	res = am_resolver_new(conf->nameservers, conf->dns_timeout * 1000u, err, sizeof(err));
 	if (res == NULL)
 		return unchecked(o, err);
-	if ((dmarc = am_dmarc_new(res, conf->psl_path, err, sizeof(err))) == NULL) {
+	if ((dmarc = am_dmarc_new(res, conf->dmarc_standard, conf->psl_path, err, sizeof(err))) == NULL) {
 		am_resolver_free(res);
 		return unchecked(o, err);
 	}

@@ -29,7 +29,7 @@ struct dc_logscan {
 
 struct dc_ctx {
 	am_resolver *res;
-	const am_dmarc *dmarc;
+	am_dmarc *dmarc;
 	struct am_dc_result *r;
 	const char *domain;		/* = r->domain, normalized */
 	char	region[DC_REGION_MAX];	/* "" while unknown */
@@ -60,6 +60,76 @@ void	dc_zone_remove_txt(struct am_buf *, const char *owner, const char *text);
 /* A newline between fix lines. */
 void	dc_zone_nl(struct am_buf *);
 
+/* ---- the DMARC part: domaincheck-dmarc.c, domaincheck-dmarcbis.c (RFC 9989) ---- */
+
+#define DC_DMARC_TAGS_MAX	32
+
+/* A published record as tag=value pairs, in order, for rewriting. */
+struct dc_tagrec {
+	char	name[DC_DMARC_TAGS_MAX][16];
+	char	value[DC_DMARC_TAGS_MAX][512];
+	size_t	n;
+};
+
+/* Set tag to value in place (value NULL: remove it); a new p= goes first. */
+void	dc_tagrec_set(struct dc_tagrec *, const char *tag, const char *value);
+
+/* Where discovery found the record that applies (or did not). */
+struct dc_dmarc_found {
+	size_t	n;			/* DMARC records at where: 0 none, 1, or several */
+	char	*rec;			/* n >= 1: the first record's text (malloc'ed) */
+	char	where[AM_DOMAIN_MAX];	/* the name (without "_dmarc.") looked at last */
+	bool	from_org;		/* where is not the domain itself */
+	char	asked[512];		/* "_dmarc.a, _dmarc.b": the names asked, for the detail */
+	/* RFC 9989 only (treewalk set): the engine's view and the walk's leftovers. */
+	bool	treewalk;
+	struct am_dmarc_verdict v;	/* am_dmarc_evaluate() on the domain, no identifiers */
+	char	multi[AM_DOMAIN_MAX];	/* a walk name before where with several records, or "" */
+	size_t	nmulti;			/* how many records there */
+};
+
+/*
+ * One published record, judged by several checks: each one that loses
+ * points changes "fixed", and all of them name the same fix, the record
+ * with every change applied (one line to publish, not one per tag).
+ */
+struct dc_dmarc_judge {
+	struct dc_ctx *c;
+	const struct am_dmarc_record *d;
+	const struct dc_dmarc_found *f;
+	struct dc_tagrec fixed;
+	size_t	pending[12];		/* indexes of checks that get the fix */
+	size_t	npending;
+};
+
+/*
+ * The DMARC records at _dmarc.<domain>: how many, and the first one's
+ * text in *rec (malloc'ed; NULL for none).  A DNS failure fails the run.
+ */
+size_t	dc_dmarc_count(struct dc_ctx *, const char *domain, char **rec);
+/* Add a DMARC check; one that is not a pass gets the fixed record. */
+void	dc_dmarc_add(struct dc_dmarc_judge *, const char *name, enum am_dc_status, int hint,
+	    unsigned points, const char *detail);
+
+/*
+ * The tag whose value applies and its value ("" when void): under RFC
+ * 7489 sp= for a record found at the organizational domain, else p=;
+ * under RFC 9989 the engine's choice (4.10.1: p, sp, or np for a
+ * non-existent domain), named by the tag written in the record that
+ * holds it (np falls back to sp, then p: 4.7).
+ */
+void	dc_dmarc_applied(const struct dc_dmarc_judge *, const char **tag, const char **pol);
+/*
+ * RFC 9989 discovery: the engine's tree walk on c->domain, the record it
+ * applies (looked up again, cached, for its text) and any walk name with
+ * several records.  Returns false when the run failed (DNS).
+ */
+bool	dc_dmarc_walk(struct dc_ctx *, struct dc_dmarc_found *);
+/* RFC 9989: several records at one walk name (dmarc-multiple), when a record applied anyway. */
+void	dc_dmarc_check_multiple(struct dc_ctx *, const struct dc_dmarc_found *);
+/* RFC 9989's own checks of a usable record: np, psd, t, historic pct. */
+void	dc_dmarc_check_bis(struct dc_dmarc_judge *);
+
 /* The three parts; each adds its checks. */
 void	dc_check_dkim(struct dc_ctx *, const struct am_dc_options *);
 void	dc_check_mail_from(struct dc_ctx *);
@@ -86,6 +156,13 @@ bool	dc_log_scan(const char *path, const char *domain, struct dc_logscan *, char
 #define DC_PTS_RUA		5
 #define DC_PTS_ASPF_STRICT	20
 #define DC_PTS_ASPF_STRICT_MAYBE 5
+/* RFC 9989 (DMARCStandard rfc9989) */
+#define DC_PTS_DMARC_MULTI	20	/* several records at a walk name, discarded */
+#define DC_PTS_NP_NONE		5
+#define DC_PTS_TESTING		10	/* t=y under an enforcing policy */
+#define DC_PTS_PCT_HISTORIC	5	/* pct below 100: ignored, the policy applies to all */
+#define DC_PTS_ORG_SPLIT	20	/* MAIL FROM and From have other organizational domains */
+#define DC_PTS_PSD_YES		5	/* psd=y on the domain's own record */
 
 #define DC_CAP_DKIM		40
 #define DC_CAP_MAIL_FROM	25

@@ -229,7 +229,7 @@ dc_score(struct am_dc_result *r)
 }
 
 struct am_dc_result *
-am_dc_run(am_resolver *res, const am_dmarc *dmarc, const struct am_dc_options *o)
+am_dc_run(am_resolver *res, am_dmarc *dmarc, const struct am_dc_options *o)
 {
 	struct am_dc_result *r = am_xcalloc(1, sizeof(*r));
 	struct dc_ctx c;

@@ -63,11 +63,14 @@ struct am_dc_result {
 };
 
 /*
- * Run every check.  dmarc provides the organizational domain (PSL).
+ * Run every check.  dmarc is the milter's DMARC engine: under its
+ * DMARCStandard rfc7489 it gives the organizational domain (PSL), under
+ * rfc9989 the record that applies and the organizational domains (the
+ * DNS tree walk, RFC 9989 4.10).
  * Returns a result that is never NULL; result->failed is set on a DNS
  * temporary error, an unreadable log or an invalid domain.
  */
-struct am_dc_result *am_dc_run(am_resolver *, const am_dmarc *, const struct am_dc_options *);
+struct am_dc_result *am_dc_run(am_resolver *, am_dmarc *, const struct am_dc_options *);
 void	am_dc_result_free(struct am_dc_result *);
 
 /*

@@ -3,7 +3,9 @@
  * alignment figures from one or more alignment logs.
  *
  * Owns: the command line, reading the logs line by line (bounded line
- * length), the --since/--domain filter, and choosing the output.
+ * length), the --since/--domain filter, and choosing the output and the
+ * aggregate reports' format (--dmarc-standard, default rfc9989: the tool
+ * does not read alignmilter.conf, so it cannot follow its DMARCStandard).
  * Counting lives in report.c, the page in report-html.c, the DMARC
  * aggregate files in report-xml.c, the record format in alignlog-read.c.
  *
@@ -31,6 +33,9 @@
 /* Utility library. */
 #include "util/util.h"
 
+/* Verifiers. */
+#include "auth/dmarc.h"
+
 /* Policy and renderers. */
 #include "policy/alignlog-read.h"
 
@@ -54,6 +59,7 @@ struct opts {
 	enum output out;
 	const char *html_path;
 	const char *xml_dir;
+	enum am_dmarc_standard std;	/* --dmarc-standard: the aggregate reports' format */
 	char	org[256];
 	char	email[320];
 };
@@ -75,14 +81,16 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " [--since T] [--domain D]... [--json | --html OUT]\n"
-	    "       [--dmarc-xml DIR [--org NAME] [--email ADDR]] LOG...\n"
+	    "       [--dmarc-xml DIR [--dmarc-standard S] [--org NAME] [--email ADDR]] LOG...\n"
 	    "  LOG        an alignment log (JSON Lines); \"-\" reads standard input\n"
 	    "  --since T  only messages at or after T: 2026-11-27, 2026-11-27T05:00:00Z,\n"
 	    "             or relative: 30m, 24h, 7d, 2w\n"
 	    "  --domain D only this From domain (repeatable)\n"
 	    "  --json     JSON on standard output instead of text\n"
 	    "  --html OUT a self-contained HTML page into OUT (\"-\": standard output)\n"
-	    "  --dmarc-xml DIR  RFC 7489 aggregate reports per From domain and UTC day\n"
+	    "  --dmarc-xml DIR  DMARC aggregate reports per UTC day into DIR\n"
+	    "  --dmarc-standard S  their format: rfc9989 (RFC 9990 reports per DMARC\n"
+	    "             Policy Domain, the default) or rfc7489 (RFC 7489's, per From domain)\n"
 	    "  --org NAME, --email ADDR  the reporter named in those reports\n");
 }
 
@@ -140,6 +148,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "html", required_argument, NULL, 'H' },
 		{ "dmarc-xml", required_argument, NULL, 'x' },
+		{ "dmarc-standard", required_argument, NULL, 'S' },
 		{ "org", required_argument, NULL, 'o' },
 		{ "email", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
@@ -171,6 +180,12 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'x':
 			o->xml_dir = optarg;
+			break;
+		case 'S':
+			if (!am_dmarc_standard_parse(optarg, &o->std)) {
+				fprintf(stderr, PROG ": --dmarc-standard: rfc9989 or rfc7489, not %s\n", optarg);
+				return 2;
+			}
 			break;
 		case 'o':
 			am_strlcpy(o->org, optarg, sizeof(o->org));
@@ -378,6 +393,22 @@ write_report(const struct opts *o, const struct tally *t)
 	return ok;
 }
 
+/* " (N messages without ... and M without ... left out)" for the counts that are not 0. */
+static void
+left_out(unsigned long n1, const char *why1, unsigned long n2, const char *why2)
+{
+	if (n1 == 0 && n2 == 0)
+		return;
+	fputs(" (", stderr);
+	if (n1 > 0)
+		fprintf(stderr, "%lu message%s %s", n1, n1 == 1 ? "" : "s", why1);
+	if (n1 > 0 && n2 > 0)
+		fputs(" and ", stderr);
+	if (n2 > 0)
+		fprintf(stderr, "%lu message%s %s", n2, n2 == 1 ? "" : "s", why2);
+	fputs(" left out)", stderr);
+}
+
 static bool
 write_xml(const struct opts *o, const struct tally *t)
 {
@@ -390,11 +421,10 @@ write_xml(const struct opts *o, const struct tally *t)
 		fprintf(stderr, PROG ": --dmarc-xml: %s\n", err);
 		return false;
 	}
-	fprintf(stderr, PROG ": wrote %d DMARC aggregate report%s into %s", n, n == 1 ? "" : "s",
-	    o->xml_dir);
-	if (am_dmarcxml_skipped(t->xml))
-		fprintf(stderr, " (%lu message%s without a From domain left out)",
-		    am_dmarcxml_skipped(t->xml), am_dmarcxml_skipped(t->xml) == 1 ? "" : "s");
+	fprintf(stderr, PROG ": wrote %d DMARC aggregate report%s (%s) into %s", n, n == 1 ? "" : "s",
+	    o->std == AM_DMARC_RFC7489 ? "RFC 7489" : "RFC 9990", o->xml_dir);
+	left_out(am_dmarcxml_skipped(t->xml), "without a From domain", am_dmarcxml_no_policy(t->xml),
+	    "without a DMARC record");
 	fputc('\n', stderr);
 	return true;
 }
@@ -409,6 +439,8 @@ main(int argc, char **argv)
 	int rc, i, n;
 
 	memset(&o, 0, sizeof(o));
+	/* DMARCStandard's default: the tool reads logs, not alignmilter.conf. */
+	o.std = AM_DMARC_RFC9989;
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc < 0 ? 0 : rc;
 	n = argc - optind;
@@ -417,7 +449,7 @@ main(int argc, char **argv)
 		return 1;
 	memset(&t, 0, sizeof(t));
 	am_report_init(&t.report);
-	t.xml = o.xml_dir != NULL ? am_dmarcxml_new() : NULL;
+	t.xml = o.xml_dir != NULL ? am_dmarcxml_new(o.std) : NULL;
 	/* A verdict holds 50 signatures: too big for the stack of a small tool. */
 	v = am_xmalloc(sizeof(*v));
 	rc = 0;

@@ -1,8 +1,10 @@
 /*
- * report-xml.c - DMARC aggregate reports from the alignment log (see
+ * report-xml.c - DMARC aggregate reports from the alignment log: which
+ * messages go into which document and row, and writing the files (see
  * report-xml.h, which also says how it fails and who may call it).  Rows
  * are kept in a map keyed by everything that tells two rows apart;
- * writing sorts them by domain and day and emits one file per group.
+ * writing sorts them by group (domain and day) and hands each group to
+ * the renderer of the chosen format.
  */
 #include "config.h"
 
@@ -17,53 +19,18 @@
 
 /* Application-specific. */
 #include "report-xml.h"
+#include "report-xml-int.h"
 #include "reportfile.h"
 #include "reportmap.h"
 
-#define DAY 86400
-
-struct xsig {
-	char	*domain, *selector;
-	enum am_dkim_result result;
-};
-
-struct xrow {
-	char	*domain;		/* From domain */
-	time_t	day;			/* its UTC midnight */
-	unsigned long count;
-	char	*source_ip, *envelope_from, *spf_domain;
-	enum am_dmarc_policy disposition;
-	bool	dkim_aligned, spf_aligned, helo_scope;
-	enum am_spf_result spf;
-	struct xsig *sigs;
-	size_t	nsigs;
-	size_t	policy;			/* index into pols */
-};
-
-/* What policy_published says for one domain and day. */
-struct xpolicy {
-	bool	found;
-	time_t	ts;
-	char	*domain;
-	char	adkim, aspf;
-	enum am_dmarc_policy p;
-	int	pct;
-};
-
-struct am_dmarcxml {
-	struct am_rmap *rowmap, *polmap;
-	struct xrow *rows;
-	size_t	nrows, rowcap;
-	struct xpolicy *pols;
-	size_t	npols, polcap;
-	unsigned long skipped;
-};
+#define DAY AM_DMARCXML_DAY
 
 struct am_dmarcxml *
-am_dmarcxml_new(void)
+am_dmarcxml_new(enum am_dmarc_standard std)
 {
 	struct am_dmarcxml *x = am_xcalloc(1, sizeof(*x));
 
+	x->std = std;
 	x->rowmap = am_rmap_new();
 	x->polmap = am_rmap_new();
 	return x;
@@ -77,8 +44,9 @@ am_dmarcxml_free(struct am_dmarcxml *x)
 	if (x == NULL)
 		return;
 	for (i = 0; i < x->nrows; i++) {
-		struct xrow *r = &x->rows[i];
+		struct am_xrow *r = &x->rows[i];
 
+		free(r->group);
 		free(r->domain);
 		free(r->source_ip);
 		free(r->envelope_from);
@@ -104,6 +72,12 @@ am_dmarcxml_skipped(const struct am_dmarcxml *x)
 	return x->skipped;
 }
 
+unsigned long
+am_dmarcxml_no_policy(const struct am_dmarcxml *x)
+{
+	return x->no_policy;
+}
+
 /* Length-prefixed fields make the key unambiguous whatever bytes they hold. */
 static void
 key_field(struct am_buf *k, const char *s)
@@ -111,6 +85,7 @@ key_field(struct am_buf *k, const char *s)
 	am_buf_printf(k, "%zu:%s", strlen(s), s);
 }
 
+/* RFC 7489's envelope_from. */
 static const char *
 envelope_domain(const struct am_verdict *v)
 {
@@ -127,17 +102,25 @@ disposition(const struct am_verdict *v)
 	    v->dmarc.disposition : AM_POLICY_NONE;
 }
 
+/* The domain whose report v goes into. */
+static const char *
+group_of(const struct am_dmarcxml *x, const struct am_verdict *v)
+{
+	return x->std == AM_DMARC_RFC7489 ? v->from_domain : v->dmarc.record_domain;
+}
+
 static size_t
 policy_slot(struct am_dmarcxml *x, const struct am_verdict *v, time_t day)
 {
+	const struct am_dmarc_verdict *d = &v->dmarc;
 	struct am_buf k;
-	struct xpolicy *p;
+	struct am_xpolicy *p;
 	bool created;
 	size_t i;
 
 	am_buf_init(&k);
 	am_buf_printf(&k, "%lld:", (long long)day);
-	key_field(&k, v->from_domain);
+	key_field(&k, group_of(x, v));
 	i = am_rmap_index(x->polmap, k.data, &created);
 	am_buf_free(&k);
 	if (created) {
@@ -147,49 +130,111 @@ policy_slot(struct am_dmarcxml *x, const struct am_verdict *v, time_t day)
 		}
 		p = &x->pols[x->npols++];
 		memset(p, 0, sizeof(*p));
-		p->domain = am_xstrdup(v->from_domain);
+		p->domain = am_xstrdup(group_of(x, v));
 		p->adkim = p->aspf = 'r';
-		p->p = AM_POLICY_NONE;
+		p->p = p->pub_p = AM_POLICY_NONE;
 		p->pct = 100;
 	}
 	p = &x->pols[i];
-	/* The newest message that saw a record says what was published. */
-	if (v->dmarc.record_found && (!p->found || v->ts >= p->ts)) {
+	/* The newest message that saw a record says what was published (RFC 9990 3.1). */
+	if (d->record_found && (!p->found || v->ts >= p->ts)) {
 		p->found = true;
 		p->ts = v->ts;
 		free(p->domain);
-		p->domain = am_xstrdup(v->dmarc.record_domain[0] ? v->dmarc.record_domain : v->from_domain);
-		p->adkim = v->dmarc.adkim ? v->dmarc.adkim : 'r';
-		p->aspf = v->dmarc.aspf ? v->dmarc.aspf : 'r';
-		p->p = v->dmarc.policy != AM_POLICY_UNSPEC ? v->dmarc.policy : AM_POLICY_NONE;
-		p->pct = v->dmarc.pct;
+		p->domain = am_xstrdup(d->record_domain[0] ? d->record_domain : v->from_domain);
+		p->adkim = d->adkim ? d->adkim : 'r';
+		p->aspf = d->aspf ? d->aspf : 'r';
+		p->p = d->policy != AM_POLICY_UNSPEC ? d->policy : AM_POLICY_NONE;
+		p->pct = d->pct;
+		p->pub_p = d->published_p != AM_POLICY_UNSPEC ? d->published_p : p->p;
+		p->pub_sp = d->published_sp;
+		p->pub_np = d->published_np;
+		p->testing = d->testing;
+		p->discovery = d->discovery;
 	}
 	return i;
 }
 
+/* ---- rows ---------------------------------------------------------- */
+
 static void
-new_row(struct xrow *r, const struct am_verdict *v, time_t day)
+copy_sig(struct am_xsig *dst, const struct am_dkim_sig *s)
+{
+	dst->domain = am_xstrdup(s->domain);
+	dst->selector = am_xstrdup(s->selector);
+	dst->result = s->result;
+}
+
+static void
+new_row(const struct am_dmarcxml *x, struct am_xrow *r, const struct am_verdict *v, time_t day,
+    const size_t *order)
 {
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
+	r->group = am_xstrdup(group_of(x, v));
 	r->domain = am_xstrdup(v->from_domain);
 	r->day = day;
 	r->source_ip = am_xstrdup(v->client_ip);
-	r->envelope_from = am_xstrdup(envelope_domain(v));
+	r->envelope_from = am_xstrdup(x->std == AM_DMARC_RFC7489 ? envelope_domain(v) :
+	    am_dmarcxml_envelope9990(v));
 	r->spf_domain = am_xstrdup(v->spf.domain);
 	r->disposition = disposition(v);
-	/* RFC 7489's policy_evaluated: aligned AND passed, not the log's aligned. */
+	/* policy_evaluated: aligned AND passed, not the log's aligned. */
 	r->dkim_aligned = v->dmarc.dkim_aligned;
 	r->spf_aligned = v->dmarc.spf_aligned;
 	r->helo_scope = v->spf.helo_identity;
 	r->spf = v->spf.result;
 	r->nsigs = v->dkim.count;
 	r->sigs = am_xcalloc(r->nsigs + 1, sizeof(*r->sigs));
-	for (i = 0; i < r->nsigs; i++) {
-		r->sigs[i].domain = am_xstrdup(v->dkim.sig[i].domain);
-		r->sigs[i].selector = am_xstrdup(v->dkim.sig[i].selector);
-		r->sigs[i].result = v->dkim.sig[i].result;
+	for (i = 0; i < r->nsigs; i++)
+		copy_sig(&r->sigs[i], &v->dkim.sig[order != NULL ? order[i] : i]);
+	if (x->std != AM_DMARC_RFC7489)
+		am_dmarcxml_eval9990(v, &r->eval);
+}
+
+/* RFC 7489's row key, as it always was. */
+static void
+key7489(struct am_buf *k, const struct am_verdict *v, time_t day)
+{
+	size_t j;
+
+	am_buf_printf(k, "%lld:", (long long)day);
+	key_field(k, v->from_domain);
+	key_field(k, v->client_ip);
+	am_buf_printf(k, "%d%d%d%d%d", (int)disposition(v), v->dmarc.dkim_aligned, v->dmarc.spf_aligned,
+	    v->spf.helo_identity, (int)v->spf.result);
+	key_field(k, envelope_domain(v));
+	key_field(k, v->spf.domain);
+	for (j = 0; j < v->dkim.count; j++) {
+		key_field(k, v->dkim.sig[j].domain);
+		key_field(k, v->dkim.sig[j].selector);
+		am_buf_printf(k, "%d", (int)v->dkim.sig[j].result);
+	}
+}
+
+/* RFC 9990's: its report (Policy Domain), From domain, and what the record says. */
+static void
+key9990(struct am_buf *k, const struct am_verdict *v, time_t day, const size_t *order)
+{
+	struct am_xeval e;
+	size_t j;
+
+	am_dmarcxml_eval9990(v, &e);
+	am_buf_printf(k, "%lld:", (long long)day);
+	key_field(k, v->dmarc.record_domain);
+	key_field(k, v->from_domain);
+	key_field(k, v->client_ip);
+	key_field(k, e.disposition);
+	key_field(k, e.reason_type != NULL ? e.reason_type : "");
+	key_field(k, e.reason_comment);
+	am_buf_printf(k, "%d%d%d", v->dmarc.dkim_aligned, v->dmarc.spf_aligned, (int)v->spf.result);
+	key_field(k, am_dmarcxml_envelope9990(v));
+	key_field(k, v->spf.domain);
+	for (j = 0; j < v->dkim.count; j++) {
+		key_field(k, v->dkim.sig[order[j]].domain);
+		key_field(k, v->dkim.sig[order[j]].selector);
+		am_buf_printf(k, "%d", (int)v->dkim.sig[order[j]].result);
 	}
 }
 
@@ -197,27 +242,28 @@ void
 am_dmarcxml_add(struct am_dmarcxml *x, const struct am_verdict *v)
 {
 	time_t day = v->ts - v->ts % DAY;
+	size_t order[AM_DKIM_REPORT_MAX], *ord = NULL;
 	struct am_buf k;
 	bool created;
-	size_t i, j, pol;
+	size_t i, pol;
 
 	if (v->from_domain[0] == '\0') {
 		x->skipped++;
 		return;
 	}
+	/* RFC 9990 3.1: reports are per DMARC Policy Domain; without a record there is none. */
+	if (x->std != AM_DMARC_RFC7489 && !v->dmarc.record_found) {
+		x->no_policy++;
+		return;
+	}
 	pol = policy_slot(x, v, day);
 	am_buf_init(&k);
-	am_buf_printf(&k, "%lld:", (long long)day);
-	key_field(&k, v->from_domain);
-	key_field(&k, v->client_ip);
-	am_buf_printf(&k, "%d%d%d%d%d", (int)disposition(v), v->dmarc.dkim_aligned, v->dmarc.spf_aligned,
-	    v->spf.helo_identity, (int)v->spf.result);
-	key_field(&k, envelope_domain(v));
-	key_field(&k, v->spf.domain);
-	for (j = 0; j < v->dkim.count; j++) {
-		key_field(&k, v->dkim.sig[j].domain);
-		key_field(&k, v->dkim.sig[j].selector);
-		am_buf_printf(&k, "%d", (int)v->dkim.sig[j].result);
+	if (x->std == AM_DMARC_RFC7489) {
+		key7489(&k, v, day);
+	} else {
+		am_dmarcxml_sig_order(v, order);
+		ord = order;
+		key9990(&k, v, day, ord);
 	}
 	i = am_rmap_index(x->rowmap, k.data, &created);
 	am_buf_free(&k);
@@ -226,7 +272,7 @@ am_dmarcxml_add(struct am_dmarcxml *x, const struct am_verdict *v)
 			x->rowcap = x->rowcap ? x->rowcap * 2 : 64;
 			x->rows = am_xreallocarray(x->rows, x->rowcap, sizeof(*x->rows));
 		}
-		new_row(&x->rows[x->nrows++], v, day);
+		new_row(x, &x->rows[x->nrows++], v, day, ord);
 		x->rows[i].policy = pol;
 	}
 	x->rows[i].count++;
@@ -234,72 +280,12 @@ am_dmarcxml_add(struct am_dmarcxml *x, const struct am_verdict *v)
 
 /* ---- writing ------------------------------------------------------- */
 
-static void
-elem(struct am_buf *b, const char *indent, const char *name, const char *value)
+void
+am_dmarcxml_elem(struct am_buf *b, const char *indent, const char *name, const char *value)
 {
 	am_buf_printf(b, "%s<%s>", indent, name);
 	am_buf_add_markup(b, value);
 	am_buf_printf(b, "</%s>\n", name);
-}
-
-static const char *
-dmarc_word(bool aligned)
-{
-	return aligned ? "pass" : "fail";
-}
-
-static void
-record(struct am_buf *b, const struct xrow *r)
-{
-	size_t i;
-
-	am_buf_adds(b, "  <record>\n    <row>\n");
-	elem(b, "      ", "source_ip", r->source_ip);
-	am_buf_printf(b, "      <count>%lu</count>\n", r->count);
-	am_buf_printf(b, "      <policy_evaluated>\n        <disposition>%s</disposition>\n"
-	    "        <dkim>%s</dkim>\n        <spf>%s</spf>\n      </policy_evaluated>\n    </row>\n",
-	    am_dmarc_policy_name(r->disposition), dmarc_word(r->dkim_aligned), dmarc_word(r->spf_aligned));
-	am_buf_adds(b, "    <identifiers>\n");
-	elem(b, "      ", "envelope_from", r->envelope_from);
-	elem(b, "      ", "header_from", r->domain);
-	am_buf_adds(b, "    </identifiers>\n    <auth_results>\n");
-	for (i = 0; i < r->nsigs; i++) {
-		am_buf_adds(b, "      <dkim>\n");
-		elem(b, "        ", "domain", r->sigs[i].domain);
-		if (r->sigs[i].selector[0])
-			elem(b, "        ", "selector", r->sigs[i].selector);
-		elem(b, "        ", "result", am_dkim_result_name(r->sigs[i].result));
-		am_buf_adds(b, "      </dkim>\n");
-	}
-	am_buf_adds(b, "      <spf>\n");
-	elem(b, "        ", "domain", r->spf_domain);
-	elem(b, "        ", "scope", r->helo_scope ? "helo" : "mfrom");
-	elem(b, "        ", "result", am_spf_result_name(r->spf));
-	am_buf_adds(b, "      </spf>\n    </auth_results>\n  </record>\n");
-}
-
-static void
-header(struct am_buf *b, const struct xrow *first, const struct xpolicy *p, const char *org,
-    const char *email, const char *receiver)
-{
-	char id[AM_DOMAIN_MAX * 2 + 64];
-
-	snprintf(id, sizeof(id), "%lld.%s@%s", (long long)first->day, first->domain, receiver);
-	am_buf_adds(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feedback>\n  <version>1.0</version>\n"
-	    "  <report_metadata>\n");
-	elem(b, "    ", "org_name", org);
-	elem(b, "    ", "email", email);
-	elem(b, "    ", "extra_contact_info", "generated by " PACKAGE_NAME "-report " PACKAGE_VERSION
-	    " from its alignment log");
-	elem(b, "    ", "report_id", id);
-	am_buf_printf(b, "    <date_range>\n      <begin>%lld</begin>\n      <end>%lld</end>\n"
-	    "    </date_range>\n  </report_metadata>\n  <policy_published>\n",
-	    (long long)first->day, (long long)first->day + DAY - 1);
-	elem(b, "    ", "domain", p->domain);
-	/* The log keeps the policy that applied (p= or sp=): report it as both. */
-	am_buf_printf(b, "    <adkim>%c</adkim>\n    <aspf>%c</aspf>\n    <p>%s</p>\n    <sp>%s</sp>\n"
-	    "    <pct>%d</pct>\n    <fo>0</fo>\n  </policy_published>\n", p->adkim, p->aspf,
-	    am_dmarc_policy_name(p->p), am_dmarc_policy_name(p->p), p->pct);
 }
 
 /* A file-name component: only [A-Za-z0-9.-_], never "." or "..". */
@@ -321,12 +307,13 @@ safe_name(const char *s, char *out, size_t outlen)
 
 static const struct am_dmarcxml *sort_ctx;
 
+/* By report (domain, day), then most messages first, then as first seen. */
 static int
 cmp_row(const void *a, const void *b)
 {
-	const struct xrow *x = &sort_ctx->rows[*(const size_t *)a];
-	const struct xrow *y = &sort_ctx->rows[*(const size_t *)b];
-	int c = strcmp(x->domain, y->domain);
+	const struct am_xrow *x = &sort_ctx->rows[*(const size_t *)a];
+	const struct am_xrow *y = &sort_ctx->rows[*(const size_t *)b];
+	int c = strcmp(x->group, y->group);
 
 	if (c != 0)
 		return c;
@@ -337,12 +324,55 @@ cmp_row(const void *a, const void *b)
 	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
+/* The document of rows[0..n) into b. */
+static void
+render(const struct am_dmarcxml *x, const struct am_xrow *const *rows, size_t n, const char *org,
+    const char *email, const char *receiver, struct am_buf *b)
+{
+	struct am_xdoc doc;
+
+	doc.first = rows[0];
+	doc.rows = rows;
+	doc.nrows = n;
+	doc.policy = &x->pols[rows[0]->policy];
+	doc.org = org;
+	doc.email = email;
+	doc.receiver = receiver;
+	am_buf_reset(b);
+	if (x->std == AM_DMARC_RFC7489)
+		am_dmarcxml_render7489(&doc, b);
+	else
+		am_dmarcxml_render9990(&doc, b);
+}
+
+/*
+ * Named by the report's domain: the From domain (RFC 7489: two
+ * subdomains under one organizational record must not overwrite each
+ * other) or the Policy Domain (RFC 9990 3.5.2's policy-domain).  A name
+ * that had to be altered gets the optional unique-id (digits).
+ */
+static bool
+file_path(const char *dir, const char *receiver, const struct am_xrow *first, size_t i, char *path,
+    size_t pathlen)
+{
+	char dom[AM_DOMAIN_MAX], uniq[32];
+
+	safe_name(first->group, dom, sizeof(dom));
+	if (strcmp(dom, first->group) != 0)
+		snprintf(uniq, sizeof(uniq), "!%zu", i);
+	else
+		uniq[0] = '\0';
+	return (size_t)snprintf(path, pathlen, "%s/%s!%s!%lld!%lld%s.xml", dir, receiver, dom,
+	    (long long)first->day, (long long)first->day + DAY - 1, uniq) < pathlen;
+}
+
 int
 am_dmarcxml_write(const struct am_dmarcxml *x, const char *dir, const char *org, const char *email,
     char *err, size_t errlen)
 {
-	char receiver[AM_DOMAIN_MAX], dom[AM_DOMAIN_MAX], path[4096], uniq[32];
+	char receiver[AM_DOMAIN_MAX], path[4096];
 	const char *at = strrchr(email, '@');
+	const struct am_xrow **rows;
 	size_t *order, i, j;
 	struct am_buf b;
 	int files = 0;
@@ -353,33 +383,20 @@ am_dmarcxml_write(const struct am_dmarcxml *x, const char *dir, const char *org,
 	}
 	safe_name(at != NULL ? at + 1 : email, receiver, sizeof(receiver));
 	order = am_xcalloc(x->nrows + 1, sizeof(*order));
+	rows = am_xcalloc(x->nrows + 1, sizeof(*rows));
 	for (i = 0; i < x->nrows; i++)
 		order[i] = i;
 	sort_ctx = x;
 	qsort(order, x->nrows, sizeof(*order), cmp_row);
+	for (i = 0; i < x->nrows; i++)
+		rows[i] = &x->rows[order[i]];
 	am_buf_init(&b);
 	for (i = 0; i < x->nrows; i = j) {
-		const struct xrow *first = &x->rows[order[i]];
-		const struct xpolicy *p = &x->pols[first->policy];
-
-		am_buf_reset(&b);
-		header(&b, first, p, org, email, receiver);
-		for (j = i; j < x->nrows && x->rows[order[j]].day == first->day &&
-		    strcmp(x->rows[order[j]].domain, first->domain) == 0; j++)
-			record(&b, &x->rows[order[j]]);
-		am_buf_adds(&b, "</feedback>\n");
-		/*
-		 * Named by From domain, not policy domain: two subdomains under one
-		 * organizational record must not overwrite each other.  A name that
-		 * had to be altered gets RFC 7489's optional unique-id.
-		 */
-		safe_name(first->domain, dom, sizeof(dom));
-		if (strcmp(dom, first->domain) != 0)
-			snprintf(uniq, sizeof(uniq), "!%zu", i);
-		else
-			uniq[0] = '\0';
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s!%s!%lld!%lld%s.xml", dir, receiver, dom,
-		    (long long)first->day, (long long)first->day + DAY - 1, uniq) >= sizeof(path)) {
+		for (j = i; j < x->nrows && rows[j]->day == rows[i]->day &&
+		    strcmp(rows[j]->group, rows[i]->group) == 0; j++)
+			;
+		render(x, rows + i, j - i, org, email, receiver, &b);
+		if (!file_path(dir, receiver, rows[i], i, path, sizeof(path))) {
 			snprintf(err, errlen, "%s: path too long", dir);
 			files = -1;
 			break;
@@ -391,6 +408,7 @@ am_dmarcxml_write(const struct am_dmarcxml *x, const char *dir, const char *org,
 		files++;
 	}
 	am_buf_free(&b);
+	free(rows);
 	free(order);
 	return files;
 }

@@ -1,16 +1,29 @@
 /*
- * report-xml.h - DMARC aggregate reports (RFC 7489 section 7.2 and
- * Appendix C) built from the alignment log.
+ * report-xml.h - DMARC aggregate reports built from the alignment log,
+ * in either of two formats (alignmilter-report(1) --dmarc-standard):
  *
- * Owns: grouping messages per From domain and UTC day into one
- * <feedback> document each, rows grouped by source IP, disposition, the
- * DMARC-aligned DKIM/SPF results and the raw auth_results (DKIM d=/s=/
- * result of every signature, SPF domain/scope/result); policy_published
- * from the newest message of that day that found a DMARC record (or
- * p=none for the From domain when none did); file names
- * "<receiver>!<From domain>!<begin>!<end>.xml" with begin/end the
- * day's first and last second.  Messages without a From domain have no
- * policy domain and are not reported.
+ *   rfc9989 (default): RFC 9990, DMARC Aggregate Reporting, the
+ *   companion of RFC 9989 (checked against its last draft,
+ *   draft-ietf-dmarc-aggregate-reporting-32, and its schema
+ *   tests/report/dmarc-xml-0.2.xsd).  One <feedback> document per DMARC
+ *   Policy Domain and UTC day (RFC 9990 3.1: "a separate report MUST be
+ *   generated for each DMARC Policy Domain"), a record per From domain
+ *   and group of messages; the namespace urn:ietf:params:xml:ns:dmarc-2.0;
+ *   policy_published with discovery_method, p, sp, np, adkim, aspf and
+ *   testing (no pct); messages that found no DMARC record have no Policy
+ *   Domain and are not reported.
+ *
+ *   rfc7489: RFC 7489 section 7.2 and Appendix C, byte for byte what
+ *   alignmilter-report wrote before RFC 9990: one document per From
+ *   domain and UTC day, messages without a record under p=none.
+ *
+ * Owns: grouping messages into documents and rows (source IP,
+ * disposition, the DMARC-aligned DKIM/SPF results, the raw auth_results:
+ * DKIM d=/s=/result of every signature, SPF domain/scope/result);
+ * policy_published from the newest message of the group that found a
+ * DMARC record; file names "<receiver>!<domain>!<begin>!<end>.xml" with
+ * begin/end the day's first and last second.  Messages without a From
+ * domain have no policy domain and are not reported.
  *
  * Errors: nothing is logged; am_dmarcxml_write() returns -1 with err when
  * the directory cannot be made or a file not written (files already
@@ -23,15 +36,18 @@
 
 #include <stddef.h>
 
+#include "auth/dmarc.h"
 #include "auth/verdict.h"
 
 struct am_dmarcxml;
 
-struct am_dmarcxml *am_dmarcxml_new(void);
+/* AM_DMARC_RFC9989: RFC 9990 documents; AM_DMARC_RFC7489: RFC 7489's. */
+struct am_dmarcxml *am_dmarcxml_new(enum am_dmarc_standard);
 void	am_dmarcxml_free(struct am_dmarcxml *);
 void	am_dmarcxml_add(struct am_dmarcxml *, const struct am_verdict *);
-/* Messages not reportable (no From domain). */
+/* Messages not reportable: no From domain; (RFC 9990) no DMARC record. */
 unsigned long am_dmarcxml_skipped(const struct am_dmarcxml *);
+unsigned long am_dmarcxml_no_policy(const struct am_dmarcxml *);
 /*
  * Write every report into dir (created if missing).  org and email go to
  * report_metadata; the receiver in file names is email's domain.
