@@ -476,6 +476,59 @@ teardown(void)
 	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
 }
 
+/* alignmilter-respond's keys (alignmilter-respond(8)): defaults, values, refusals. */
+START_TEST(respond_keys)
+{
+	static const char *const bad[] = {
+		"RespondProbe check", "RespondProbe check@", "RespondProbe a b@example.net",
+		"RespondProbe check@exa_mple.net", "RespondFrom <x@example.net>",
+		"RespondDelimiters a", "RespondDelimiters +=", "RespondSpool spool",
+		"RespondCheck maybe", "RespondRateLimit 0", "RespondDomainRateLimit 100001",
+		"RespondWindow 59", "RespondMaxSize 100", "RespondMaxSize 2048M", "RespondRetries 101",
+	};
+	struct am_conf c;
+	size_t i;
+
+	am_conf_defaults(&c);
+	ck_assert_ptr_null(c.respond_probe);
+	ck_assert_str_eq(c.respond_delimiters, "+");
+	ck_assert_str_eq(c.respond_spool, "/var/spool/alignmilter-respond");
+	ck_assert_str_eq(c.respond_state, "/var/lib/alignmilter-respond/state");
+	ck_assert_str_eq(c.respond_sendmail, "/usr/sbin/sendmail");
+	ck_assert_str_eq(c.respond_check, "/usr/bin/alignmilter-check");
+	ck_assert_uint_eq(c.respond_rate_limit, 5);
+	ck_assert_uint_eq(c.respond_domain_rate_limit, 20);
+	ck_assert_uint_eq(c.respond_window, 3600);
+	ck_assert_uint_eq(c.respond_max_size, 10u << 20);
+	ck_assert_uint_eq(c.respond_retries, 3);
+	am_conf_free(&c);
+
+	ck_assert_msg(load(&c, "RespondProbe check@mx.example.net\nRespondDelimiters +-\n"
+	    "RespondFrom noreply@mx.example.net\nRespondSpool /tmp/s\nRespondState /tmp/st\n"
+	    "RespondSendmail /bin/true\nRespondCheck no\nRespondRateLimit 1\n"
+	    "RespondDomainRateLimit 100000\nRespondWindow 60\nRespondMaxSize 1K\nRespondRetries 0\n"), "%s", err);
+	ck_assert_str_eq(c.respond_probe, "check@mx.example.net");
+	ck_assert_str_eq(c.respond_delimiters, "+-");
+	ck_assert_str_eq(c.respond_from, "noreply@mx.example.net");
+	ck_assert_str_eq(c.respond_spool, "/tmp/s");
+	ck_assert_str_eq(c.respond_state, "/tmp/st");
+	ck_assert_str_eq(c.respond_sendmail, "/bin/true");
+	ck_assert_ptr_null(c.respond_check);
+	ck_assert_uint_eq(c.respond_rate_limit, 1);
+	ck_assert_uint_eq(c.respond_domain_rate_limit, 100000);
+	ck_assert_uint_eq(c.respond_window, 60);
+	ck_assert_uint_eq(c.respond_max_size, 1024);
+	ck_assert_uint_eq(c.respond_retries, 0);
+	am_conf_free(&c);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(!load(&c, bad[i]), "accepted: %s", bad[i]);
+		ck_assert_msg(strstr(err, "Respond") != NULL, "%s: %s", bad[i], err);
+		am_conf_free(&c);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -505,6 +558,7 @@ main(void)
 	tcase_add_test(tc, set_for_overrides);
 	tcase_add_test(tc, netlist_matching);
 	tcase_add_test(tc, nameserver_entries);
+	tcase_add_test(tc, respond_keys);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -62,6 +62,16 @@ am_conf_defaults(struct am_conf *c)
 	c->syslog_facility = LOG_MAIL;
 	set_string(&c->syslog_facility_name, "mail");
 	c->max_signatures = 5;
+	set_string(&c->respond_delimiters, "+");
+	set_string(&c->respond_spool, AM_DEFAULT_RESPOND_SPOOL);
+	set_string(&c->respond_state, AM_DEFAULT_RESPOND_STATE);
+	set_string(&c->respond_sendmail, AM_DEFAULT_RESPOND_SENDMAIL);
+	set_string(&c->respond_check, AM_DEFAULT_RESPOND_CHECK);
+	c->respond_rate_limit = 5;
+	c->respond_domain_rate_limit = 20;
+	c->respond_window = 3600;
+	c->respond_max_size = 10u << 20;
+	c->respond_retries = 3;
 }
 
 void
@@ -79,6 +89,13 @@ am_conf_free(struct am_conf *c)
 	free(c->syslog_facility_name);
 	free(c->user_id);
 	free(c->pid_file);
+	free(c->respond_probe);
+	free(c->respond_delimiters);
+	free(c->respond_from);
+	free(c->respond_spool);
+	free(c->respond_state);
+	free(c->respond_sendmail);
+	free(c->respond_check);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -211,9 +228,9 @@ set_dns_timeout(struct am_conf *c, const char *v, char *err, size_t errlen)
 	return true;
 }
 
-/* Bytes, or K/M (1024-based) with the suffix; at most 1G so a typo cannot ask for all memory. */
+/* Bytes, or K/M (1024-based) with the suffix, at most max; false for anything else. */
 static bool
-set_dns_cache_size(struct am_conf *c, const char *v, char *err, size_t errlen)
+parse_size(const char *v, unsigned long long max, size_t *out)
 {
 	unsigned long long n;
 	char *end;
@@ -228,11 +245,20 @@ set_dns_cache_size(struct am_conf *c, const char *v, char *err, size_t errlen)
 		else if (*end != '\0')
 			n = ULLONG_MAX;
 	}
-	if (errno != 0 || n > (1ULL << 30)) {
+	if (errno != 0 || n > max)
+		return false;
+	*out = (size_t)n;
+	return true;
+}
+
+/* At most 1G so a typo cannot ask for all memory. */
+static bool
+set_dns_cache_size(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	if (!parse_size(v, 1ULL << 30, &c->dns_cache_size)) {
 		snprintf(err, errlen, "bad DNSCacheSize \"%s\" (bytes, or with K or M; 0 to 1024M)", v);
 		return false;
 	}
-	c->dns_cache_size = (size_t)n;
 	return true;
 }
 
@@ -407,6 +433,121 @@ set_max_connections(struct am_conf *c, const char *v, char *err, size_t errlen)
 	return true;
 }
 
+/*
+ * The alignmilter-respond keys (alignmilter-respond(8)).  An address is a
+ * bare local@domain: one '@', a local part of printable ASCII without
+ * space, quotes, brackets or commas, a domain of host-name characters
+ * with a dot: it goes on a command line and into header fields.
+ */
+static bool
+valid_mailbox(const char *v)
+{
+	const char *at = strchr(v, '@'), *p;
+
+	if (at == NULL || at == v || strchr(at + 1, '@') != NULL || strlen(v) > 254 ||
+	    at[1] == '\0' || strchr(at + 1, '.') == NULL || at[1] == '.' || v[strlen(v) - 1] == '.')
+		return false;
+	for (p = v; p < at; p++)
+		if (*p <= ' ' || *p >= 127 || strchr("\"<>(),;:[]\\", *p) != NULL)
+			return false;
+	for (p = at + 1; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+			return false;
+	return strstr(at + 1, "..") == NULL;
+}
+
+static bool
+set_mailbox(char **slot, const char *key, const char *v, char *err, size_t errlen)
+{
+	if (!valid_mailbox(v)) {
+		snprintf(err, errlen, "bad %s \"%s\" (expected local@domain)", key, v);
+		return false;
+	}
+	set_string(slot, v);
+	return true;
+}
+
+static bool
+set_respond_probe(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	return set_mailbox(&c->respond_probe, "RespondProbe", v, err, errlen);
+}
+
+static bool
+set_respond_from(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	return set_mailbox(&c->respond_from, "RespondFrom", v, err, errlen);
+}
+
+/* Postfix's recipient_delimiter: punctuation only, never '@', '=' (the encoding) or '.'. */
+static bool
+set_respond_delimiters(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	const char *p;
+
+	for (p = v; *p; p++)
+		if (!ispunct((unsigned char)*p) || strchr("@=.\"\\", *p) != NULL)
+			break;
+	if (*p != '\0' || strlen(v) > 8) {
+		snprintf(err, errlen, "bad RespondDelimiters \"%s\" (1-8 punctuation characters, not @ = . \" \\)", v);
+		return false;
+	}
+	set_string(&c->respond_delimiters, v);
+	return true;
+}
+
+/* The setters that only name a field, a key and a range. */
+#define RESPOND_PATH(fn, field, key) static bool \
+fn(struct am_conf *c, const char *v, char *err, size_t errlen) \
+{ return set_path(&c->field, key, v, err, errlen); }
+RESPOND_PATH(set_respond_spool, respond_spool, "RespondSpool")
+RESPOND_PATH(set_respond_state, respond_state, "RespondState")
+RESPOND_PATH(set_respond_sendmail, respond_sendmail, "RespondSendmail")
+
+static bool
+set_respond_check(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	if (!strcasecmp(v, "no")) {
+		free(c->respond_check);
+		c->respond_check = NULL;
+		return true;
+	}
+	return set_path(&c->respond_check, "RespondCheck", v, err, errlen);
+}
+
+static bool
+set_respond_uint(unsigned *slot, const char *key, const char *v, unsigned min, unsigned max,
+    char *err, size_t errlen)
+{
+	if (!parse_uint(v, min, max, slot)) {
+		snprintf(err, errlen, "bad %s \"%s\" (%u-%u)", key, v, min, max);
+		return false;
+	}
+	return true;
+}
+
+#define RESPOND_UINT(fn, field, key, min, max) static bool \
+fn(struct am_conf *c, const char *v, char *err, size_t errlen) \
+{ return set_respond_uint(&c->field, key, v, min, max, err, errlen); }
+RESPOND_UINT(set_respond_rate_limit, respond_rate_limit, "RespondRateLimit", 1, 10000)
+RESPOND_UINT(set_respond_domain_rate_limit, respond_domain_rate_limit, "RespondDomainRateLimit", 1, 100000)
+RESPOND_UINT(set_respond_window, respond_window, "RespondWindow", 60, 604800)
+RESPOND_UINT(set_respond_retries, respond_retries, "RespondRetries", 0, 100)
+
+/* At least 1K (a header block), at most 1G. */
+static bool
+set_respond_max_size(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!parse_size(v, 1ULL << 30, &n) || n < 1024) {
+		snprintf(err, errlen, "bad RespondMaxSize \"%s\" (bytes, or with K or M; 1K to 1024M)", v);
+		return false;
+	}
+	c->respond_max_size = n;
+	return true;
+}
+
 static const struct {
 	const char *key;
 	conf_setter set;
@@ -432,6 +573,18 @@ static const struct {
 	{ "PidFile", set_pid_file },
 	{ "MilterEngine", set_milter_engine },
 	{ "MaxConnections", set_max_connections },
+	{ "RespondProbe", set_respond_probe },
+	{ "RespondDelimiters", set_respond_delimiters },
+	{ "RespondFrom", set_respond_from },
+	{ "RespondSpool", set_respond_spool },
+	{ "RespondState", set_respond_state },
+	{ "RespondSendmail", set_respond_sendmail },
+	{ "RespondCheck", set_respond_check },
+	{ "RespondRateLimit", set_respond_rate_limit },
+	{ "RespondDomainRateLimit", set_respond_domain_rate_limit },
+	{ "RespondWindow", set_respond_window },
+	{ "RespondMaxSize", set_respond_max_size },
+	{ "RespondRetries", set_respond_retries },
 };
 
 bool

@@ -30,6 +30,10 @@
 #define AM_DEFAULT_IGNORE	"127.0.0.1,::1"
 /* The most MaxConnections may say (the native engine: a thread per connection). */
 #define AM_CONF_MAX_CONNECTIONS	4096
+#define AM_DEFAULT_RESPOND_SPOOL	"/var/spool/alignmilter-respond"
+#define AM_DEFAULT_RESPOND_STATE	"/var/lib/alignmilter-respond/state"
+#define AM_DEFAULT_RESPOND_SENDMAIL	"/usr/sbin/sendmail"
+#define AM_DEFAULT_RESPOND_CHECK	"/usr/bin/alignmilter-check"
 
 struct am_conf {
 	char	*socket;		/* Socket */
@@ -57,6 +61,19 @@ struct am_conf {
 	char	*pid_file;		/* PidFile; NULL: none */
 	bool	use_libmilter;		/* MilterEngine libmilter (default: native) */
 	unsigned max_connections;	/* MaxConnections; 0: auto (from the descriptors) */
+	/* alignmilter-respond(8) only; the milter ignores them, -n validates them. */
+	char	*respond_probe;		/* RespondProbe; NULL: the responder refuses to start */
+	char	*respond_delimiters;	/* RespondDelimiters, default "+" */
+	char	*respond_from;		/* RespondFrom; NULL: the probe address */
+	char	*respond_spool;		/* RespondSpool */
+	char	*respond_state;		/* RespondState */
+	char	*respond_sendmail;	/* RespondSendmail */
+	char	*respond_check;		/* RespondCheck; NULL: "no" */
+	unsigned respond_rate_limit;	/* RespondRateLimit, per reply address per window */
+	unsigned respond_domain_rate_limit; /* RespondDomainRateLimit, per From domain */
+	unsigned respond_window;	/* RespondWindow, seconds */
+	size_t	respond_max_size;	/* RespondMaxSize, bytes */
+	unsigned respond_retries;	/* RespondRetries, exit 75s per queue id */
 };
 
 /* Fill defaults (never fails). */

@@ -13,6 +13,8 @@
 # Variables after e2e_up: E2E_WORK, NSD_PORT, SMTP_PORT, MILTER_PORT, SINK_PORT.
 
 E2E_DIR=$(cd "$(dirname "$0")" && pwd)
+# alignmilter-respond (respond.py): the build's, unless the environment names one.
+: "${ALIGNMILTER_RESPOND:=$top_builddir/tools/respond/alignmilter-respond}"
 E2E_PY=${PYTHON:-/usr/bin/python3}
 E2E_MILTER_PID=
 E2E_SINK_PID=
@@ -128,6 +130,7 @@ e2e_up() {	# WORK [extra milter config lines]
  "milter_log": "$E2E_WORK/milter.log", "queue_dir": "$E2E_WORK/postfix/queue",
  "maillog": "$E2E_WORK/postfix/maillog", "alignmilter": "$ALIGNMILTER",
  "alignmilter_check": "$ALIGNMILTER_CHECK", "alignmilter_report": "$ALIGNMILTER_REPORT",
+ "alignmilter_respond": "$ALIGNMILTER_RESPOND",
  "offline_conf": "$E2E_WORK/offline.conf"}
 EOF
 	e2e_log "work $E2E_WORK: nsd :$NSD_PORT, smtpd :$SMTP_PORT (127.0.0.1, ::1), milter :$MILTER_PORT, sink :$SINK_PORT"

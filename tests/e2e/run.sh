@@ -6,14 +6,16 @@
 # scenarios.py with RejectFailures no, restarts the milter with
 # RejectFailures yes and runs the enforcement scenarios, runs the offline
 # pass and tools.py (alignmilter-check / -report on this run's DNS and
-# alignment log), checks the pieces stayed healthy, stops everything it
+# alignment log), then respond.py (alignmilter-respond as a pipe(8)
+# service of the same Postfix, its replies to the sink), checks the pieces stayed healthy, stops everything it
 # started (even on failure or Ctrl-C) and ends with "N passed, M failed"
 # (exit 1 on any failure, 77 = skipped when this machine cannot run it:
 # not root, package missing).
 #
 # BUILDDIR (or $top_builddir) holds milter/alignmilter; default: the
 # source tree.  E2E_KEEP=1 keeps the work directory (it is always kept on
-# failure and its path printed).  E2E_FAKE_MILTER=1 runs the harness
+# failure and its path printed).  E2E_VERBOSE=1 prints one reply of
+# alignmilter-respond as delivered.  E2E_FAKE_MILTER=1 runs the harness
 # against tests/e2e/fakemilter.py (a self-test of the rig: every
 # [contract] check then fails by design).
 here=$(cd "$(dirname "$0")" && pwd)
@@ -92,6 +94,22 @@ cat "$WORK/offline.out"; count "$WORK/offline.out"
 # alignment log) and alignmilter-report on that log (tools.py).
 "$E2E_PY" "$here/tools.py" "$WORK" >"$WORK/tools.out" 2>&1
 cat "$WORK/tools.out"; count "$WORK/tools.out"
+
+# alignmilter-respond (issue 17) through the same Postfix: respond.py adds
+# the pipe service of contrib/postfix-respond-*.cf and sends the probes (a
+# forged From must get through the milter: RejectFailures no).
+case ",${E2E_ONLY:-respond}," in *,respond,*)
+	if [ -n "${E2E_FAKE_MILTER:-}" ]; then
+		echo "# e2e: respond skipped (the fake milter writes no alignment log)"
+	elif e2e_milter_restart "RejectFailures no"; then
+		ok "alignmilter restarted with RejectFailures no (for alignmilter-respond)"
+		"$E2E_PY" "$here/respond.py" run "$WORK" >"$WORK/respond.out" 2>&1
+		cat "$WORK/respond.out"; count "$WORK/respond.out"
+		check "alignmilter (for alignmilter-respond) is still running" alive "$E2E_MILTER_PID"
+	else
+		nok "alignmilter restarted with RejectFailures no (for alignmilter-respond)"
+	fi ;;
+esac
 
 check "Postfix logged no fatal/panic" sh -c "! grep -E 'postfix-e2e/[a-z-]+\[[0-9]+\]: (fatal|panic):' '$WORK/postfix/maillog'"
 check "Postfix never lost the milter" sh -c "! grep -E 'milter .*(: (Connection refused|timeout|unreachable)|read error)' '$WORK/postfix/maillog'"

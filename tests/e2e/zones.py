@@ -38,6 +38,7 @@ EASY = {
     "strict.example.com": "strict1tok",
     "noeasydkim.example.com": None,           # identity never verified
     "dupsuffix.example.com": "dupsuffix1tok",
+    "dupmf.example.com": "dupmf1tok",         # respond.py: broken CNAME, custom MAIL FROM
 }
 SES_SPF = "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 ip6:2001:db8:5e5::/48 -all"
 INCLUDE_SES = "v=spf1 include:amazonses.com -all"
@@ -171,6 +172,13 @@ def generate(out):
         cname_easy("dupsuffix.example.com",
                    "%s._domainkey.dupsuffix.example.com.dupsuffix.example.com." % EASY["dupsuffix.example.com"]),
         "_dmarc.dupsuffix IN TXT " + txt("v=DMARC1; p=none"),
+        # The same mistake with a working custom MAIL FROM (respond.py: the
+        # probe is answered, SPF authenticating the domain).
+        cname_easy("dupmf.example.com",
+                   "%s._domainkey.dupmf.example.com.dupmf.example.com." % EASY["dupmf.example.com"]),
+        "mail.dupmf IN MX 10 feedback-smtp.us-east-1.amazonses.com.",
+        "mail.dupmf IN TXT " + txt(INCLUDE_SES),
+        "_dmarc.dupmf IN TXT " + txt("v=DMARC1; p=none"),
         # A bank whose From an attacker spoofs with malformed From fields
         # (issue 16 item 1): p=reject, sends only from its own servers.
         "bank IN TXT " + txt("v=spf1 ip6:2001:db8:ba4b::/48 -all"),

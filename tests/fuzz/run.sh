@@ -4,7 +4,7 @@
 #   tests/fuzz/run.sh BUILDDIR SECONDS [TARGET...]
 #
 # Builds every target (or the ones named: conf authres message from hints
-# spf dmarc mproto mserver, with or without the fuzz_ prefix) with clang, libFuzzer, ASan and
+# spf dmarc mproto mserver respond, with or without the fuzz_ prefix) with clang, libFuzzer, ASan and
 # UBSan into BUILDDIR/fuzz/, compiling the lib/ and milter/ sources they need with
 # the same flags (configure-independent: a generated config.h, library
 # flags from pkg-config or the Debian defaults).  Runs each target for
@@ -21,7 +21,7 @@
 # libclang-rt-14-dev (libFuzzer and the sanitizer runtimes).
 set -u
 
-ALL_TARGETS="conf authres message from hints spf dmarc mproto mserver"
+ALL_TARGETS="conf authres message from hints spf dmarc mproto mserver respond"
 
 usage() {
 	echo "usage: $0 BUILDDIR SECONDS [TARGET...]  (targets: $ALL_TARGETS)" >&2
@@ -88,6 +88,12 @@ extra_libs() {
 	mserver) echo "$(pc_libs opendkim -lopendkim) -lcrypto -ldl -Wl,--export-dynamic-symbol=d2i_PUBKEY_bio" ;;
 	esac
 }
+# A target's own sources outside ENGINE (a program's files, tools/*/), linked into it alone.
+extra_srcs() {
+	case $1 in
+	respond) echo "tools/respond/respond-rules" ;;
+	esac
+}
 
 mkdir -p "$out/include" "$out/obj" "$out/logs" || exit 2
 
@@ -143,9 +149,19 @@ build() {
 	# shellcheck disable=SC2086
 	ar rcs "$out/obj/libengine.a" $objs || return 1
 	for t in $targets; do
+		tobjs=
+		if [ -n "$(extra_srcs "$t")" ]; then
+			# compile() watches lib/ and milter/ headers only, not tools/*/: rebuild these.
+			rm -f "$out/obj/fuzz_$t.o"
+			for m in $(extra_srcs "$t"); do
+				rm -f "$out/obj/$t-$(basename "$m").o"
+				compile "$top/$m.c" "$out/obj/$t-$(basename "$m").o" || return 1
+				tobjs="$tobjs $out/obj/$t-$(basename "$m").o"
+			done
+		fi
 		compile "$here/fuzz_$t.c" "$out/obj/fuzz_$t.o" || return 1
 		# shellcheck disable=SC2086
-		$CC $CFLAGS "$out/obj/fuzz_$t.o" "$out/obj/libengine.a" $LIBS $(extra_libs "$t") -o "$out/fuzz_$t" || return 1
+		$CC $CFLAGS "$out/obj/fuzz_$t.o" $tobjs "$out/obj/libengine.a" $LIBS $(extra_libs "$t") -o "$out/fuzz_$t" || return 1
 	done
 }
 
