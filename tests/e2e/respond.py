@@ -47,6 +47,7 @@ import os
 import pwd
 import grp
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -144,6 +145,20 @@ def setup(work, rep):
     env = Env(work)
     prog = getattr(env, "alignmilter_respond", "")
     rdir = os.path.join(work, "respond")
+    # The service runs as an unprivileged user, who may not be able to reach
+    # the build directory (a CI clone under a 0700 mktemp directory): it runs
+    # copies of the programs under test, in this run's directory.
+    bindir = os.path.join(rdir, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    os.chmod(bindir, 0o755)
+    copies = {}
+    for name, src in (("alignmilter-respond", prog), ("alignmilter-check", env.alignmilter_check)):
+        if src and os.access(src, os.X_OK):
+            dst = os.path.join(bindir, name)
+            shutil.copyfile(src, dst)
+            os.chmod(dst, 0o755)
+            copies[src] = dst
+    check_prog = copies.get(env.alignmilter_check, env.alignmilter_check)
     etc = os.path.join(os.path.dirname(env.queue_dir), "etc")
     uid, gid = pwd.getpwnam(RUSER).pw_uid, grp.getgrnam(RGROUP).gr_gid
     os.makedirs(rdir, exist_ok=True)
@@ -166,7 +181,7 @@ def setup(work, rep):
                 "AuthservID mx.e2e.example\nNameservers 127.0.0.1@%d\nDNSTimeout 3\nSyslog no\n"
                 "AlignmentLog %s\nRespondProbe %s\nRespondSpool %s/spool\nRespondState %s/state/state\n"
                 "RespondSendmail %s/sendmail\nRespondCheck %s\nRespondRateLimit %d\nRespondRetries %d\n"
-                % (env.nsd_port, env.alignment_log, PROBE, rdir, rdir, rdir, env.alignmilter_check, RATE, RETRIES))
+                % (env.nsd_port, env.alignment_log, PROBE, rdir, rdir, rdir, check_prog, RATE, RETRIES))
     with open(os.path.join(rdir, "sendmail"), "w") as f:
         f.write(SENDMAIL % (env.smtp_port, os.path.join(rdir, "sendmail.log"), os.path.join(rdir, "sendmail-fail")))
     # The program; its standard error is kept (pipe(8) shows it only in a
@@ -176,7 +191,7 @@ def setup(work, rep):
                 "err=$(mktemp /tmp/amrsp.XXXXXX) || exit 75\n"
                 "'%s' \"$@\" 2>\"$err\"\nrc=$?\n"
                 "cat \"$err\" >>'%s/respond.stderr'\ncat \"$err\" >&2\nrm -f \"$err\"\nexit $rc\n"
-                % (prog, rdir))
+                % (copies.get(prog, prog), rdir))
     for f in ("sendmail", "alignmilter-respond"):
         os.chmod(os.path.join(rdir, f), 0o755)
     for f in ("respond.conf",):
