@@ -13,6 +13,7 @@
 
 /* Utility library. */
 #include "util/log.h"
+#include "util/metrics.h"
 
 /* Application-specific. */
 #include "connlimit.h"
@@ -143,7 +144,11 @@ am_connlimit_admit(void)
 		}
 		refused++;
 	}
+	/* Set under the lock that orders count: the gauge is exact even if metrics came on late. */
+	am_metrics_gauge_set(AM_MET_CONN_OPEN, (long long)count);
 	pthread_mutex_unlock(&lock);
+	if (!admitted)
+		am_metrics_count(AM_MET_CONN_REFUSED);
 	if (warn)
 		am_log(LOG_WARNING, "%u MTA connections open (MaxConnections): refusing new ones until some "
 		    "close; the MTA applies its milter_default_action", at);
@@ -158,5 +163,6 @@ am_connlimit_release(void)
 	pthread_mutex_lock(&lock);
 	if (count > 0)
 		count--;
+	am_metrics_gauge_set(AM_MET_CONN_OPEN, (long long)count);
 	pthread_mutex_unlock(&lock);
 }

@@ -2,7 +2,8 @@
  * main.c - alignmilter's command line and process life cycle.
  *
  * Owns: option parsing, the order of start-up (config, socket as root,
- * detach, PID file, drop privileges, pipeline, then the connection cap,
+ * detach, PID file, drop privileges, pipeline, the MetricsListen endpoint
+ * (metrics-http.h), then the connection cap,
  * which counts the descriptors all of these hold: connlimit.h), signal
  * handling and the orderly stop.  Signals are handled by the main thread through a
  * self-pipe: libmilter's own signal thread would treat SIGHUP as "stop",
@@ -15,8 +16,8 @@
  * LOG_ERR), as are the start, the connection cap chosen, the stop and
  * work still running after STOP_GRACE_SECONDS.  Exit status 1 on failure, else the transport's.
  *
- * Threads: the main thread; it starts the transport's thread and keeps
- * the signals, as above.
+ * Threads: the main thread; it starts the transport's thread (and, with
+ * MetricsListen, libmicrohttpd's) and keeps the signals, as above.
  */
 #include "config.h"
 
@@ -34,6 +35,7 @@
 
 /* Utility library. */
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/util.h"
 
 /* Policy and renderers. */
@@ -44,6 +46,7 @@
 #include "connlimit.h"
 #include "daemon.h"
 #include "listen.h"
+#include "metrics-http.h"
 #include "offline.h"
 #include "transport.h"
 #include "version.h"
@@ -245,6 +248,30 @@ start_pipeline(const struct am_conf *c, char *err, size_t errlen)
 	return e;
 }
 
+/*
+ * MetricsListen: counting starts with the endpoint (off, the hot path
+ * pays one relaxed load); its thread must not take the stop signals.
+ */
+static bool
+start_metrics(const struct am_conf *c, struct am_metrics_http **out, char *err, size_t errlen)
+{
+	sigset_t old;
+
+	*out = NULL;
+	if (c->metrics_listen == NULL)
+		return true;
+	am_metrics_enable(true);
+	block_stop_signals(&old);
+	*out = am_metrics_http_start(&c->metrics_addr, c->metrics_listen, err, errlen);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (*out == NULL) {
+		am_metrics_enable(false);
+		return false;
+	}
+	am_log(LOG_INFO, "metrics at http://%s/metrics", c->metrics_listen);
+	return true;
+}
+
 static int
 run_daemon(const struct options *o, struct am_conf *c)
 {
@@ -253,6 +280,7 @@ run_daemon(const struct options *o, struct am_conf *c)
 	sigset_t old;
 	struct milter_run run = { NULL, NULL, 0, 0 };
 	struct am_connlimit_info limits;
+	struct am_metrics_http *metrics = NULL;
 
 	run.transport = c->use_libmilter ? &am_transport_libmilter : &am_transport_native;
 	am_log_init("alignmilter", c->syslog, c->syslog_facility, o->foreground);
@@ -272,6 +300,8 @@ run_daemon(const struct options *o, struct am_conf *c)
 	if ((run.pipeline = start_pipeline(c, err, sizeof(err))) == NULL)
 		goto fail;
 	if (!install_signal_handlers(err, sizeof(err)))
+		goto fail;
+	if (!start_metrics(c, &metrics, err, sizeof(err)))
 		goto fail;
 	/* With every start-up descriptor open: what is left bounds the MTA connections. */
 	am_connlimit_init(c->max_connections, &limits);
@@ -305,6 +335,7 @@ run_daemon(const struct options *o, struct am_conf *c)
 		am_log(LOG_INFO, "stopped");
 		_exit(run.rc);
 	}
+	am_metrics_http_stop(metrics);
 	am_pipeline_free(run.pipeline);
 	am_listen_remove(c);
 	am_pidfile_remove(c->pid_file);
@@ -312,6 +343,7 @@ run_daemon(const struct options *o, struct am_conf *c)
 	return run.rc;
 fail:
 	am_log(LOG_ERR, "%s", err);
+	am_metrics_http_stop(metrics);
 	am_pidfile_remove(c->pid_file);
 	am_pipeline_free(run.pipeline);
 	return 1;

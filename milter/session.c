@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* Utility library. */
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/netlist.h"
 #include "util/util.h"
 
@@ -228,14 +230,12 @@ policy_tag_word(const struct am_dmarc_verdict *d)
  * all known, after a DMARC reject, whose text names the domain.
  */
 static enum am_session_action
-enforce(am_session *s, const struct am_verdict *v, const struct am_session_edits *ed)
+enforce_failures(am_session *s, const struct am_verdict *v, const struct am_session_edits *ed)
 {
 	const struct am_conf *conf = am_pipeline_conf(s->pipeline);
 	char domain[AM_DOMAIN_MAX], text[512];
 	const char *malformed = from_unusable(v);
 
-	if (!conf->reject_failures)
-		return AM_SESSION_CONTINUE;
 	if (v->dmarc.result != AM_DMARC_FAIL || v->dmarc.disposition != AM_POLICY_REJECT) {
 		if (malformed != NULL && conf->reject_malformed_from) {
 			snprintf(s->reply, sizeof(s->reply), "Malformed From: %s, so DMARC cannot "
@@ -256,10 +256,29 @@ enforce(am_session *s, const struct am_verdict *v, const struct am_session_edits
 		snprintf(text, sizeof(text), "DMARC fail for %s under %s=%s%s", domain,
 		    policy_tag_word(&v->dmarc), am_dmarc_policy_name(v->dmarc.policy),
 		    v->dmarc.testing ? " in testing mode (t=y)" : "");
-		if (!ed->quarantine(ed->arg, text))
+		if (ed->quarantine(ed->arg, text))
+			am_metrics_count1(AM_MET_REJECTFAILURES, AM_MET_QUARANTINED);
+		else {
 			am_log(LOG_WARNING, "%s: quarantine failed", v->queue_id);
+			am_metrics_error(AM_MET_ERR_MILTER_PROTOCOL);
+		}
 	}
 	return AM_SESSION_CONTINUE;
+}
+
+/* enforce_failures when RejectFailures is on; counts the rejections (metrics). */
+static enum am_session_action
+enforce(am_session *s, const struct am_verdict *v, const struct am_session_edits *ed)
+{
+	const struct am_conf *conf = am_pipeline_conf(s->pipeline);
+	enum am_session_action rc;
+
+	if (!conf->reject_failures)
+		return AM_SESSION_CONTINUE;
+	rc = enforce_failures(s, v, ed);
+	if (rc == AM_SESSION_REJECT)
+		am_metrics_count1(AM_MET_REJECTFAILURES, AM_MET_REJECTED);
+	return rc;
 }
 
 /* Delete forged headers from the highest index down, so indexes stay valid. */
@@ -288,9 +307,23 @@ add_header(const am_session *s, const struct am_session_edits *ed, const struct 
 	am_authres_render(v, am_pipeline_conf(s->pipeline)->authserv_id, &b);
 	/* Without HDR_LEADSPC the MTA adds the space after the colon itself. */
 	value = s->leading_space ? b.data : b.data + 1;
-	if (!ed->insert_first(ed->arg, AM_AUTHRES_NAME, value))
+	if (!ed->insert_first(ed->arg, AM_AUTHRES_NAME, value)) {
 		am_log(LOG_ERR, "%s: cannot add Authentication-Results", v->queue_id);
+		am_metrics_error(AM_MET_ERR_MILTER_PROTOCOL);
+	}
 	am_buf_free(&b);
+}
+
+/* Metrics: end-of-message latency since t0 (zero: metrics were off at the start). */
+static void
+observe_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	if (t0->tv_sec == 0 || !am_metrics_on() || clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+		return;
+	am_metrics_observe(AM_MET_EOM_SECONDS,
+	    (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9);
 }
 
 enum am_session_action
@@ -298,6 +331,7 @@ am_session_eom(am_session *s, const char *queue_id, const struct am_session_edit
 {
 	const struct am_verdict *v;
 	enum am_session_action rc;
+	struct timespec t0 = { 0, 0 };
 
 	if (s->check == NULL) {		/* unchecked: only the forgeries go */
 		if (s->in_message)
@@ -305,6 +339,8 @@ am_session_eom(am_session *s, const char *queue_id, const struct am_session_edit
 		message_reset(s);
 		return AM_SESSION_CONTINUE;
 	}
+	if (am_metrics_on())
+		(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	am_pipeline_msg_set_queue_id(s->check, queue_id);
 	v = am_pipeline_msg_eom(s->check);
 	am_pipeline_record(s->pipeline, v);
@@ -314,6 +350,7 @@ am_session_eom(am_session *s, const char *queue_id, const struct am_session_edit
 		add_header(s, ed, v);
 	}
 	message_reset(s);
+	observe_since(&t0);
 	return rc;
 }
 

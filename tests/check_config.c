@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "policy/conf.h"
@@ -216,6 +218,70 @@ START_TEST(dns_cache_size)
 	expect_error("DNSCacheSize -1\n", 1, "bad DNSCacheSize");
 	expect_error("DNSCacheSize 99999999999999999999K\n", 1, "bad DNSCacheSize");
 	expect_error("DNSCacheSize M\n", 1, "bad DNSCacheSize");
+}
+END_TEST
+
+/*
+ * MetricsListen: an IP literal and a port (IPv6 in brackets, as in RFC
+ * 3986 section 3.2.2's authority), off by default; a later line wins.
+ */
+START_TEST(metrics_listen)
+{
+	struct am_conf c;
+	const struct sockaddr_in *v4;
+	const struct sockaddr_in6 *v6;
+	char text[INET6_ADDRSTRLEN];
+	static const char *const bad[] = {
+		"MetricsListen 127.0.0.1\n",		/* no port */
+		"MetricsListen 127.0.0.1:\n",
+		"MetricsListen 127.0.0.1:0\n",
+		"MetricsListen 127.0.0.1:65536\n",
+		"MetricsListen 127.0.0.1:99999999\n",
+		"MetricsListen 127.0.0.1:+80\n",
+		"MetricsListen 127.0.0.1:80x\n",
+		"MetricsListen :9808\n",		/* no address */
+		"MetricsListen localhost:9808\n",	/* a name: no DNS at start-up */
+		"MetricsListen 256.0.0.1:9808\n",
+		"MetricsListen ::1:9808\n",		/* IPv6 without brackets */
+		"MetricsListen [::1]9808\n",
+		"MetricsListen [::1\n",
+		"MetricsListen [127.0.0.1]:9808\n",	/* brackets are for IPv6 */
+		"MetricsListen [fe80::1%eth0]:9808\n",
+		"MetricsListen no\n",			/* off is the absence of the key */
+	};
+	size_t i;
+
+	am_conf_defaults(&c);
+	ck_assert_ptr_null(c.metrics_listen);
+	am_conf_free(&c);
+
+	ck_assert(load(&c, "MetricsListen 127.0.0.1:9808\n"));
+	ck_assert_str_eq(c.metrics_listen, "127.0.0.1:9808");
+	v4 = (const struct sockaddr_in *)&c.metrics_addr.addr;
+	ck_assert_int_eq(v4->sin_family, AF_INET);
+	ck_assert_uint_eq(ntohs(v4->sin_port), 9808);
+	ck_assert_uint_eq(ntohl(v4->sin_addr.s_addr), 0x7f000001u);
+	ck_assert_uint_eq(c.metrics_addr.addrlen, sizeof(*v4));
+	am_conf_free(&c);
+
+	ck_assert(load(&c, "MetricsListen [::1]:65535\n"));
+	v6 = (const struct sockaddr_in6 *)&c.metrics_addr.addr;
+	ck_assert_int_eq(v6->sin6_family, AF_INET6);
+	ck_assert_uint_eq(ntohs(v6->sin6_port), 65535);
+	ck_assert_str_eq(inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text)), "::1");
+	ck_assert_uint_eq(c.metrics_addr.addrlen, sizeof(*v6));
+	am_conf_free(&c);
+
+	ck_assert(load(&c, "MetricsListen [2001:db8::7]:1\nMetricsListen 0.0.0.0:9808\n"));
+	ck_assert_str_eq(c.metrics_listen, "0.0.0.0:9808");
+	am_conf_free(&c);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(!load(&c, bad[i]), "accepted: %s", bad[i]);
+		ck_assert_msg(strstr(err, "test.conf:1: bad MetricsListen") != NULL, "%s: %s", bad[i], err);
+		am_conf_free(&c);
+	}
+	expect_error("MetricsListen\n", 1, "MetricsListen needs a value");
 }
 END_TEST
 
@@ -544,6 +610,7 @@ main(void)
 	tcase_add_test(tc, reject_malformed_from);
 	tcase_add_test(tc, later_key_wins);
 	tcase_add_test(tc, dns_cache_size);
+	tcase_add_test(tc, metrics_listen);
 	tcase_add_test(tc, error_unknown_key_names_line);
 	tcase_add_test(tc, error_missing_value);
 	tcase_add_test(tc, error_bad_values);

@@ -13,6 +13,8 @@
  * lookups never fail as calls: every failure is an answer (NXDOMAIN for a
  * name that cannot exist, SERVFAIL, TIMEOUT at the deadline).  Out of
  * memory aborts (util.h).  Nothing is logged here; the backend logs.
+ * Metrics (util/metrics.h): cache hits and misses, each backend query's
+ * outcome, the cache's bytes, backend send failures as DNS errors.
  *
  * Threads: any thread may start, wait for and cancel queries; the
  * backend's pump thread delivers answers.  All query state is guarded by
@@ -31,6 +33,7 @@
 #include <time.h>
 
 /* Utility library. */
+#include "util/metrics.h"
 #include "util/util.h"
 
 /* DNS library. */
@@ -343,10 +346,12 @@ resolver_query_start(am_resolver *r, const char *name, int rrtype)
 	}
 	/* Warm: answered from our own cache, no trip through the backend's threads. */
 	if ((q->answer = am_dnscache_get(r->cache, name, rrtype)) != NULL) {
+		am_metrics_count(AM_MET_DNS_CACHE_HITS);
 		q->done = true;
 		q->res = NULL;
 		return q;
 	}
+	am_metrics_count(AM_MET_DNS_CACHE_MISSES);
 	pthread_mutex_lock(&r->mu);
 	if (resolver_recently_timed_out(r, name, rrtype)) {
 		q->answer = am_dns_answer_new(AM_DNS_TIMEOUT, rrtype);
@@ -368,6 +373,8 @@ resolver_query_start(am_resolver *r, const char *name, int rrtype)
 		q->done = true;
 	}
 	pthread_mutex_unlock(&r->mu);
+	if (failed != NULL)
+		am_metrics_error(AM_MET_ERR_DNS);	/* the backend logged it */
 	return q;
 }
 
@@ -400,6 +407,22 @@ resolver_query_free(am_dns_query *q)
 	free(q);
 }
 
+/* Metrics: a backend query's outcome (metrics.h's closed set). */
+static void
+resolver_count_outcome(const struct am_dns_answer *a)
+{
+	static const unsigned outcome[] = {
+		[AM_DNS_OK] = AM_MET_DNS_OK, [AM_DNS_NXDOMAIN] = AM_MET_DNS_NXDOMAIN,
+		[AM_DNS_NODATA] = AM_MET_DNS_NODATA, [AM_DNS_SERVFAIL] = AM_MET_DNS_SERVFAIL,
+		[AM_DNS_TIMEOUT] = AM_MET_DNS_TIMEOUT,
+	};
+
+	if (!am_metrics_on() || a == NULL)
+		return;
+	am_metrics_count1(AM_MET_DNS_QUERIES, (unsigned)a->status < sizeof(outcome) / sizeof(outcome[0])
+	    ? outcome[a->status] : AM_MET_DNS_OTHER);
+}
+
 static struct am_dns_answer *
 resolver_query_wait(am_resolver *r, am_dns_query *q)
 {
@@ -424,6 +447,7 @@ resolver_query_wait(am_resolver *r, am_dns_query *q)
 	a = q->answer;
 	q->answer = NULL;
 	resolver_query_free(q);
+	resolver_count_outcome(a);
 	return a;
 }
 
@@ -444,6 +468,13 @@ am_resolver_deliver(am_dns_query *q, struct am_dns_answer *a)
 	am_resolver *r = q->res;
 
 	am_dnscache_put(r->cache, q->name, q->rrtype, a);
+	if (am_metrics_on()) {
+		size_t bytes, entries;
+
+		/* The pump thread, not a message's: the cache's read lock is no hot-path cost. */
+		am_dnscache_usage(r->cache, &bytes, &entries);
+		am_metrics_gauge_set(AM_MET_DNS_CACHE_BYTES, (long long)bytes);
+	}
 	pthread_mutex_lock(&r->mu);
 	q->answer = a;
 	q->done = true;
@@ -563,6 +594,7 @@ resolver_backend_start(am_resolver *r, const char *name, int rrtype)
 	if (q->answer->canonname[0] == '\0')
 		am_strlcpy(q->answer->canonname, name, sizeof(q->answer->canonname));
 	q->done = true;
+	resolver_count_outcome(q->answer);
 	return q;
 }
 

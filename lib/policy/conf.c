@@ -89,6 +89,7 @@ am_conf_free(struct am_conf *c)
 	free(c->syslog_facility_name);
 	free(c->user_id);
 	free(c->pid_file);
+	free(c->metrics_listen);
 	free(c->respond_probe);
 	free(c->respond_delimiters);
 	free(c->respond_from);
@@ -418,6 +419,20 @@ set_milter_engine(struct am_conf *c, const char *v, char *err, size_t errlen)
 	return true;
 }
 
+/* "IPv4:PORT" or "[IPv6]:PORT": a literal, so binding needs no DNS. */
+static bool
+set_metrics_listen(struct am_conf *c, const char *v, char *err, size_t errlen)
+{
+	char why[160];
+
+	if (!am_hostport_parse(v, &c->metrics_addr, why, sizeof(why))) {
+		snprintf(err, errlen, "bad MetricsListen %s", why);
+		return false;
+	}
+	set_string(&c->metrics_listen, v);
+	return true;
+}
+
 /* "auto" (0: derived from the file descriptors at start-up) or 1-4096. */
 static bool
 set_max_connections(struct am_conf *c, const char *v, char *err, size_t errlen)
@@ -573,6 +588,7 @@ static const struct {
 	{ "PidFile", set_pid_file },
 	{ "MilterEngine", set_milter_engine },
 	{ "MaxConnections", set_max_connections },
+	{ "MetricsListen", set_metrics_listen },
 	{ "RespondProbe", set_respond_probe },
 	{ "RespondDelimiters", set_respond_delimiters },
 	{ "RespondFrom", set_respond_from },

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "util/hostport.h"
 #include "util/netlist.h"
 #include "util/sockspec.h"
 #include "auth/dmarc.h"
@@ -61,6 +62,8 @@ struct am_conf {
 	char	*pid_file;		/* PidFile; NULL: none */
 	bool	use_libmilter;		/* MilterEngine libmilter (default: native) */
 	unsigned max_connections;	/* MaxConnections; 0: auto (from the descriptors) */
+	char	*metrics_listen;	/* MetricsListen as written; NULL: off (no such line) */
+	struct am_hostport metrics_addr;	/* parsed MetricsListen */
 	/* alignmilter-respond(8) only; the milter ignores them, -n validates them. */
 	char	*respond_probe;		/* RespondProbe; NULL: the responder refuses to start */
 	char	*respond_delimiters;	/* RespondDelimiters, default "+" */

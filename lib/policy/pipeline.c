@@ -22,6 +22,7 @@
 /* Utility library. */
 #include "util/appendfile.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/util.h"
 
 /* Verifiers. */
@@ -32,6 +33,7 @@
 
 /* Policy and renderers. */
 #include "policy/alignlog.h"
+#include "policy/metrics-verdict.h"
 #include "policy/authres.h"
 #include "policy/pipeline.h"
 #include "policy/ses.h"
@@ -59,6 +61,7 @@ struct am_pipeline_msg {
 	unsigned from_headers;
 	bool	eoh_done;
 	bool	eom_done;
+	struct timespec started;	/* CLOCK_MONOTONIC at message start, when metrics are on */
 };
 
 am_pipeline *
@@ -132,7 +135,9 @@ am_pipeline_record(am_pipeline *e, const struct am_verdict *v)
 	am_log(LOG_INFO, "%s", b.data);
 	if (e->alog != NULL) {
 		am_alignlog_render(v, &b);
-		(void)am_appendfile_append(e->alog, b.data, b.len);
+		/* appendfile logs the failure itself (once per episode); here it is counted. */
+		if (!am_appendfile_append(e->alog, b.data, b.len))
+			am_metrics_error(AM_MET_ERR_ALIGNLOG_WRITE);
 	}
 	am_buf_free(&b);
 }
@@ -172,6 +177,8 @@ am_pipeline_msg_new(am_pipeline *e, const char *client_ip, const char *helo, con
 	const char *domain;
 
 	c->pipeline = e;
+	if (am_metrics_on())
+		(void)clock_gettime(CLOCK_MONOTONIC, &c->started);
 	am_strlcpy(c->v.client_ip, client_ip ? client_ip : "", sizeof(c->v.client_ip));
 	am_strlcpy(c->v.helo, helo ? helo : "", sizeof(c->v.helo));
 	if (am_strlcpy(c->v.mail_from, mail_from ? mail_from : "", sizeof(c->v.mail_from)) >=
@@ -433,6 +440,20 @@ dmarc_for_authors(am_pipeline_msg *c)
 	am_strlcpy(v->dmarc.reason, why, sizeof(v->dmarc.reason));
 }
 
+/* Metrics: the verdict and the time from message start to it (0 if metrics came on mid-message). */
+static void
+count_verdict(const am_pipeline_msg *c)
+{
+	struct timespec now;
+	double secs = 0;
+
+	if (!am_metrics_on())
+		return;
+	if (c->started.tv_sec != 0 && clock_gettime(CLOCK_MONOTONIC, &now) == 0)
+		secs = (double)(now.tv_sec - c->started.tv_sec) + (now.tv_nsec - c->started.tv_nsec) / 1e9;
+	am_metrics_count_verdict(&c->v, secs);
+}
+
 const struct am_verdict *
 am_pipeline_msg_eom(am_pipeline_msg *c)
 {
@@ -452,6 +473,7 @@ am_pipeline_msg_eom(am_pipeline_msg *c)
 	}
 	am_ses_analyse(c->pipeline->dmarc, &c->v);
 	c->v.ts = time(NULL);
+	count_verdict(c);
 	return &c->v;
 }
 

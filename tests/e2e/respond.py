@@ -545,7 +545,7 @@ def check_deferral(rep, env, rdir):
             seen = wait_for(lambda: postqueue(env, r["qid"]) if "deferred" in pipe_status(env, r["qid"]) else None, 30)
             rep.check("contract", p["name"], "exit 75: the probe is deferred in Postfix's queue (postqueue -j)",
                       bool(seen) and seen.get("queue_name") in ("deferred", "active"), seen)
-            wait_for(lambda: "sent" in pipe_status(env, r["qid"]), 60)
+            wait_for(lambda: "sent" in pipe_status(env, r["qid"]), 180)
             st = pipe_status(env, r["qid"])
             rep.check("contract", p["name"], "  after %d deferrals (RespondRetries) the probe leaves "
                       "the queue delivered, not bounced" % RETRIES,

@@ -2,7 +2,9 @@
 # tests/e2e/run.sh [BUILDDIR] - alignmilter end to end, with real parts only.
 #
 # Owns: one complete e2e run: brings up nsd + the SMTP sink + alignmilter
-# + a private Postfix on loopback (lib.sh), runs every scenario of
+# + a private Postfix on loopback (lib.sh; the milter with MetricsListen,
+# its /metrics compared with its alignment-log records by metrics.py after
+# each live batch), runs every scenario of
 # scenarios.py with RejectFailures no, restarts the milter with
 # RejectFailures yes and runs the enforcement scenarios, runs the offline
 # pass and tools.py (alignmilter-check / -report on this run's DNS and
@@ -48,8 +50,19 @@ count() {	# OUTFILE: add its ok / not ok lines to the totals
 	FAILED=$((FAILED + $(grep -c '^not ok - ' "$1")))
 }
 
+# MetricsListen (issue 18): after each batch of scenarios metrics.py
+# compares /metrics with the alignment-log records of that milter process.
+METRICS_PORT=$(free_port)
+METRICS="MetricsListen 127.0.0.1:$METRICS_PORT"
+log_lines() { if [ -f "$WORK/alignment.log" ]; then wc -l <"$WORK/alignment.log"; else echo 0; fi; }
+scrape() {	# LABEL FIRSTLINE: the counters of the running milter against its records
+	[ -z "${E2E_FAKE_MILTER:-}" ] || return 0
+	"$E2E_PY" "$here/metrics.py" "$WORK" "$METRICS_PORT" "$2" >"$WORK/metrics-$1.out" 2>&1
+	sed "s/^\(not \)\{0,1\}ok - /&$1: /" "$WORK/metrics-$1.out"; count "$WORK/metrics-$1.out"
+}
+
 start=$(date +%s)
-if ! e2e_up "$WORK" "RejectFailures no"; then
+if ! e2e_up "$WORK" "RejectFailures no" "$METRICS"; then
 	nok "bring-up of nsd, sink, alignmilter and Postfix"
 	summary
 	exit 1
@@ -59,26 +72,31 @@ MILTER1=$E2E_MILTER_PID
 
 "$E2E_PY" "$here/scenarios.py" run "$WORK" normal >"$WORK/normal.out" 2>&1
 cat "$WORK/normal.out"; count "$WORK/normal.out"
+scrape normal 1
 check "alignmilter (RejectFailures no) is still running" alive "$MILTER1"
 
 if [ -z "${E2E_FAKE_MILTER:-}" ]; then
-	if e2e_milter_restart "RejectFailures yes"; then
+	first=$(($(log_lines) + 1))
+	if e2e_milter_restart "RejectFailures yes" "$METRICS"; then
 		ok "alignmilter restarted with RejectFailures yes"
 		"$E2E_PY" "$here/scenarios.py" run "$WORK" reject >"$WORK/reject.out" 2>&1
 		cat "$WORK/reject.out"; count "$WORK/reject.out"
+		scrape reject "$first"
 		check "alignmilter (RejectFailures yes) is still running" alive "$E2E_MILTER_PID"
 	else
 		nok "alignmilter restarted with RejectFailures yes"
 	fi
 	check "the default milter engine is the native one" grep -q 'listening on .*(native engine; DMARC by RFC 9989, DNS tree walk)' "$WORK/milter.log"
 	# The same scenarios once more over the other transport (MilterEngine libmilter).
-	if e2e_milter_restart "MilterEngine libmilter"; then
+	first=$(($(log_lines) + 1))
+	if e2e_milter_restart "MilterEngine libmilter" "$METRICS"; then
 		ok "alignmilter restarted with MilterEngine libmilter"
 		# The socket listens before the line is logged: give it a moment.
 		check "it says it runs on libmilter" sh -c "for i in \$(seq 50); do
 			grep -q 'listening on .*(libmilter engine;' '$WORK/milter.log' && exit 0; sleep 0.1; done; exit 1"
 		"$E2E_PY" "$here/scenarios.py" run "$WORK" normal >"$WORK/libmilter.out" 2>&1
 		sed 's/^\(not \)\{0,1\}ok - /&libmilter: /' "$WORK/libmilter.out"; count "$WORK/libmilter.out"
+		scrape libmilter "$first"
 		check "alignmilter (MilterEngine libmilter) is still running" alive "$E2E_MILTER_PID"
 	else
 		nok "alignmilter restarted with MilterEngine libmilter"

@@ -72,7 +72,7 @@ LIBS="-lspf2 -lopendmarc $(pc_libs libunbound -lunbound) $(pc_libs libpsl -lpsl)
 
 # Sources the targets link (all of the engine but DKIM, libmilter and main;
 # mproto is the milter wire-protocol codec, pure functions over buffers).
-ENGINE="lib/util/util lib/util/netlist lib/util/sockspec lib/util/log lib/dns/resolver lib/dns/resolver-unbound lib/dns/dnscache
+ENGINE="lib/util/util lib/util/netlist lib/util/sockspec lib/util/log lib/util/metrics lib/util/hostport lib/dns/resolver lib/dns/resolver-unbound lib/dns/dnscache
  lib/auth/verdict lib/auth/spf lib/auth/spf-dns lib/auth/spf-record lib/auth/spf-macro lib/auth/spf-count lib/auth/dmarc lib/auth/dmarc-names lib/auth/dmarc-lookup lib/auth/dmarc-record lib/auth/dmarc-policy lib/auth/dmarc-walk lib/auth/dmarc-bis lib/auth/message lib/auth/message-lex lib/auth/message-from lib/auth/message-ids
  lib/policy/conf lib/policy/ses lib/policy/authres lib/policy/alignlog lib/policy/verdictline milter/mproto"
 
@@ -80,7 +80,7 @@ ENGINE="lib/util/util lib/util/netlist lib/util/sockspec lib/util/log lib/dns/re
 # pipeline, DKIM included: these link only into it (the archive's other
 # members are pulled in only by what uses them).
 ENGINE="$ENGINE lib/util/appendfile lib/auth/dkim lib/auth/dkim-dns lib/auth/dkim-result lib/auth/keycache
- lib/policy/pipeline milter/session milter/mconn"
+ lib/policy/pipeline lib/policy/metrics-verdict milter/session milter/mconn"
 CPPFLAGS="$CPPFLAGS $(pc_cflags opendkim -I/usr/include/opendkim)"
 # Extra libraries of a target (keycache.c stands in for libcrypto's d2i_PUBKEY_bio, as in Makefile.am).
 extra_libs() {
