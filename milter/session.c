@@ -217,13 +217,6 @@ from_unusable(const struct am_verdict *v)
 	return NULL;
 }
 
-/* The record's tag the policy came from, for the reply texts. */
-static const char *
-policy_tag_word(const struct am_dmarc_verdict *d)
-{
-	return d->policy_tag == AM_PTAG_NP ? "np" : d->policy_tag == AM_PTAG_SP ? "sp" : "p";
-}
-
 /*
  * RejectFailures: reject or quarantine a DMARC failure as its policy
  * asks, and (RejectMalformedFrom) reject a From whose authors are not
@@ -249,12 +242,12 @@ enforce_failures(am_session *s, const struct am_verdict *v, const struct am_sess
 	if (v->dmarc.disposition == AM_POLICY_REJECT) {
 		snprintf(s->reply, sizeof(s->reply), "DMARC policy of %s (%s=reject) rejects this message: "
 		    "neither SPF nor DKIM passed aligned with the From domain", domain,
-		    policy_tag_word(&v->dmarc));
+		    am_dmarc_policy_tag_name(v->dmarc.policy_tag));
 		return AM_SESSION_REJECT;
 	}
 	if (v->dmarc.disposition == AM_POLICY_QUARANTINE) {
 		snprintf(text, sizeof(text), "DMARC fail for %s under %s=%s%s", domain,
-		    policy_tag_word(&v->dmarc), am_dmarc_policy_name(v->dmarc.policy),
+		    am_dmarc_policy_tag_name(v->dmarc.policy_tag), am_dmarc_policy_name(v->dmarc.policy),
 		    v->dmarc.testing ? " in testing mode (t=y)" : "");
 		if (ed->quarantine(ed->arg, text))
 			am_metrics_count1(AM_MET_REJECTFAILURES, AM_MET_QUARANTINED);

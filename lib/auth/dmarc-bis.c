@@ -66,15 +66,6 @@ bis_dns_why(char *buf, size_t len, const struct am_dmarc_name *e)
 	am_strlcat(buf, e->name, len);
 }
 
-static bool
-is_under(const char *name, const char *parent)
-{
-	size_t n = strlen(name), p = strlen(parent);
-
-	return n == p ? strcmp(name, parent) == 0 :
-	    n > p && name[n - p - 1] == '.' && strcmp(name + n - p, parent) == 0;
-}
-
 static const char *
 top_label(const char *name)
 {
@@ -132,7 +123,7 @@ bis_relaxed(struct bis_align *a, const char *id_in)
 		return REL_YES;
 	if (a->org == NULL)		/* the author's walk failed */
 		return strcmp(top_label(id), top_label(a->from)) == 0 ? REL_UNKNOWN : REL_NO;
-	if (!is_under(id, a->org))
+	if (!am_domain_is_under(id, a->org))
 		return REL_NO;
 	if ((r = bis_walk_org(a, id, &org)) != REL_YES)
 		return r;
@@ -216,39 +207,21 @@ bis_align_without_policy(const am_dmarc *d, const char *from, struct am_spf_verd
 static enum bis_rel
 bis_author_exists(am_dmarc *d, am_dmarc_lookup *lk, const char *from)
 {
-	const struct am_dmarc_name *own = NULL;
-	size_t i;
+	const struct am_dmarc_name *own = am_dmarc_walk_find(lk, from);
 
 	/* _dmarc.<from> answered, not NXDOMAIN: from exists (RFC 8020). */
-	for (i = 0; i < lk->nnames; i++)
-		if (strcmp(lk->names[i].name, from) == 0)
-			own = &lk->names[i];
 	if (own != NULL && own->done && own->ans != NULL &&
 	    (own->ans->status == AM_DNS_OK || own->ans->status == AM_DNS_NODATA))
 		return REL_YES;
 	/* A CNAME query is not followed: NXDOMAIN is the name's own. */
-	if (lk->exist_ans == NULL) {
-		lk->exist_q = lk->exist_q != NULL ? lk->exist_q :
-		    am_dns_start(d->res, from, AM_RR_CNAME);
-		lk->exist_ans = am_dns_wait(lk->exist_q);
-		lk->exist_q = NULL;
-	}
+	if (lk->exist_ans == NULL)
+		lk->exist_ans = am_dns_wait(am_dns_start(d->res, from, AM_RR_CNAME));
 	switch (lk->exist_ans != NULL ? lk->exist_ans->status : AM_DNS_TIMEOUT) {
 	case AM_DNS_OK:
 	case AM_DNS_NODATA:	return REL_YES;
 	case AM_DNS_NXDOMAIN:	return REL_NO;
 	default:		return REL_UNKNOWN;
 	}
-}
-
-static enum am_dmarc_policy
-bis_policy(const char *word)
-{
-	if (strcmp(word, "reject") == 0)
-		return AM_POLICY_REJECT;
-	if (strcmp(word, "quarantine") == 0)
-		return AM_POLICY_QUARANTINE;
-	return word[0] != '\0' ? AM_POLICY_NONE : AM_POLICY_UNSPEC;
 }
 
 /*
@@ -261,7 +234,8 @@ static void
 bis_select(am_dmarc *d, am_dmarc_lookup *lk, const char *from, const struct am_dmarc_record *r,
     struct am_dmarc_verdict *out, bool *unknown)
 {
-	enum am_dmarc_policy p = bis_policy(r->p), sp = bis_policy(r->sp), np = bis_policy(r->np);
+	enum am_dmarc_policy p = am_dmarc_policy_parse(r->p), sp = am_dmarc_policy_parse(r->sp);
+	enum am_dmarc_policy np = am_dmarc_policy_parse(r->np);
 	enum am_dmarc_policy for_existing = sp != AM_POLICY_UNSPEC ? sp : p;
 
 	*unknown = false;
@@ -314,12 +288,9 @@ bis_discover(const char *from, const struct am_dmarc_walk *w, const char *org)
 static bool
 bis_author_multiple(const am_dmarc_lookup *lk, const char *from)
 {
-	size_t i;
+	const struct am_dmarc_name *own = am_dmarc_walk_find(lk, from);
 
-	for (i = 0; i < lk->nnames; i++)
-		if (strcmp(lk->names[i].name, from) == 0)
-			return lk->names[i].done && lk->names[i].disc == AM_DMARC_DISC_MULTI;
-	return false;
+	return own != NULL && own->done && own->disc == AM_DMARC_DISC_MULTI;
 }
 
 void

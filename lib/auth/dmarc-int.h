@@ -58,8 +58,7 @@ struct am_dmarc_lookup {
 	struct am_dns_answer *ans;	/* rfc7489: its answer once waited for */
 	struct am_dmarc_name *names;	/* rfc9989: AM_DMARC_NAMES_MAX, the walks' queries */
 	size_t	nnames;
-	am_dns_query *exist_q;		/* rfc9989: does the From domain exist (np) */
-	struct am_dns_answer *exist_ans;
+	struct am_dns_answer *exist_ans; /* rfc9989: does the From domain exist (np) */
 };
 
 /* ---- dmarc-names.c ---- */
@@ -106,6 +105,8 @@ struct am_dmarc_walk {
 	bool	full;			/* the message's name table ran out: walk incomplete */
 };
 
+/* The message's entry for name, or NULL when no walk asked it. */
+struct am_dmarc_name *am_dmarc_walk_find(const am_dmarc_lookup *, const char *name);
 /* Start every query of domain's walk not yet asked (end of headers). */
 void	am_dmarc_walk_prefetch(am_dmarc *, am_dmarc_lookup *, const char *domain);
 /* Walk from domain: until a psd=y/n record, a DNS failure, or the root. */

@@ -81,18 +81,27 @@ am_dmarc_walk_names(const char *domain, const char *names[AM_DMARC_WALK_QUERIES]
 
 /* ---- the message's table of names -------------------------------------------- */
 
+struct am_dmarc_name *
+am_dmarc_walk_find(const am_dmarc_lookup *lk, const char *name)
+{
+	size_t i;
+
+	for (i = 0; lk->names != NULL && i < lk->nnames; i++)
+		if (strcmp(lk->names[i].name, name) == 0)
+			return &lk->names[i];
+	return NULL;
+}
+
 /* The entry for name, started if new; NULL when the table is full. */
 static struct am_dmarc_name *
 name_entry(am_dmarc *d, am_dmarc_lookup *lk, const char *name)
 {
 	struct am_dmarc_name *e;
-	size_t i;
 
+	if ((e = am_dmarc_walk_find(lk, name)) != NULL)
+		return e;
 	if (lk->names == NULL)
 		lk->names = am_xcalloc(AM_DMARC_NAMES_MAX, sizeof(*lk->names));
-	for (i = 0; i < lk->nnames; i++)
-		if (strcmp(lk->names[i].name, name) == 0)
-			return &lk->names[i];
 	if (lk->nnames >= AM_DMARC_NAMES_MAX)
 		return NULL;
 	e = &lk->names[lk->nnames++];
@@ -220,8 +229,6 @@ am_dmarc_walk_free(am_dmarc_lookup *lk)
 	free(lk->names);
 	lk->names = NULL;
 	lk->nnames = 0;
-	am_dns_cancel(lk->exist_q);
 	am_dns_answer_free(lk->exist_ans);
-	lk->exist_q = NULL;
 	lk->exist_ans = NULL;
 }

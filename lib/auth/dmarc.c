@@ -154,11 +154,8 @@ dmarc_published(const char *rec, struct am_dmarc_verdict *out)
 
 	am_dmarc_parse_record(rec, AM_DMARC_RFC7489, &r);
 	out->discovery = AM_DISCOVERY_PSL;
-	out->published_p = r.as_none || strcmp(r.p, "none") == 0 ? AM_POLICY_NONE :
-	    strcmp(r.p, "quarantine") == 0 ? AM_POLICY_QUARANTINE : AM_POLICY_REJECT;
-	out->published_sp = r.sp[0] == '\0' ? AM_POLICY_UNSPEC : strcmp(r.sp, "none") == 0 ?
-	    AM_POLICY_NONE : strcmp(r.sp, "quarantine") == 0 ? AM_POLICY_QUARANTINE :
-	    AM_POLICY_REJECT;
+	out->published_p = r.as_none ? AM_POLICY_NONE : am_dmarc_policy_parse(r.p);
+	out->published_sp = am_dmarc_policy_parse(r.sp);
 	out->policy_tag = out->used_org_domain && out->published_sp != AM_POLICY_UNSPEC ?
 	    AM_PTAG_SP : AM_PTAG_P;
 }

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <strings.h>
+
 /* Verifiers. */
 #include "auth/verdict.h"
 
@@ -72,5 +74,27 @@ am_dmarc_policy_lower(enum am_dmarc_policy p)
 	case AM_POLICY_REJECT:		return AM_POLICY_QUARANTINE;
 	case AM_POLICY_QUARANTINE:	return AM_POLICY_NONE;
 	default:			return p;
+	}
+}
+
+enum am_dmarc_policy
+am_dmarc_policy_parse(const char *word)
+{
+	if (strcasecmp(word, "none") == 0)
+		return AM_POLICY_NONE;
+	if (strcasecmp(word, "quarantine") == 0)
+		return AM_POLICY_QUARANTINE;
+	if (strcasecmp(word, "reject") == 0)
+		return AM_POLICY_REJECT;
+	return AM_POLICY_UNSPEC;
+}
+
+const char *
+am_dmarc_policy_tag_name(enum am_dmarc_policy_tag t)
+{
+	switch (t) {
+	case AM_PTAG_SP:	return "sp";
+	case AM_PTAG_NP:	return "np";
+	default:		return "p";
 	}
 }

@@ -223,6 +223,10 @@ const char *am_spf_result_name(enum am_spf_result);
 const char *am_dkim_result_name(enum am_dkim_result);
 const char *am_dmarc_result_name(enum am_dmarc_result);
 const char *am_dmarc_policy_name(enum am_dmarc_policy);
+/* "none", "quarantine", "reject" (any case) to the policy; UNSPEC for anything else. */
+enum am_dmarc_policy am_dmarc_policy_parse(const char *);
+/* The record tag a policy came from: "p", "sp", "np" ("p" for AM_PTAG_NONE). */
+const char *am_dmarc_policy_tag_name(enum am_dmarc_policy_tag);
 /* The policy one step lower (t=y, pct): reject -> quarantine -> none. */
 enum am_dmarc_policy am_dmarc_policy_lower(enum am_dmarc_policy);
 

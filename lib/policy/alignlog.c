@@ -93,16 +93,6 @@ render_dkim(const struct am_dkim_verdict *d, struct am_buf *b)
 	am_buf_addc(b, ']');
 }
 
-static const char *
-policy_tag_name(enum am_dmarc_policy_tag t)
-{
-	switch (t) {
-	case AM_PTAG_SP:	return "sp";
-	case AM_PTAG_NP:	return "np";
-	default:		return "p";
-	}
-}
-
 /* What the applied record said and how it was found (RFC 9989, RFC 9990). */
 static void
 render_dmarc_record(const struct am_dmarc_verdict *d, struct am_buf *b)
@@ -111,7 +101,7 @@ render_dmarc_record(const struct am_dmarc_verdict *d, struct am_buf *b)
 
 	/* A void record (no valid p=, no rua=) found but applied no policy. */
 	if (d->policy_tag != AM_PTAG_NONE)
-		key_str(b, "policy_tag", policy_tag_name(d->policy_tag), true);
+		key_str(b, "policy_tag", am_dmarc_policy_tag_name(d->policy_tag), true);
 	key_bool(b, "testing", d->testing);
 	key_str(b, "psd", psd, true);
 	key_str(b, "discovery", d->discovery == AM_DISCOVERY_TREEWALK ? "treewalk" : "psl", true);
