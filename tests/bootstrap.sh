@@ -19,9 +19,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 PACKAGES="build-essential autoconf automake pkg-config
-	libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev libmicrohttpd-dev
+	libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libunbound-dev libpsl-dev libidn2-dev libssl-dev libmicrohttpd-dev zlib1g-dev
 	check publicsuffix miltertest procps openssl
-	python3 python3-dkim python3-yaml libxml2-utils prometheus
+	python3 python3-dkim python3-yaml libxml2-utils prometheus dmarc-cat libmail-dmarc-perl
 	nsd unbound postfix swaks
 	chromium clang libclang-rt-14-dev
 	debhelper dpkg-dev lintian logrotate strace"

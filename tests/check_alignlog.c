@@ -20,6 +20,7 @@
 #include "util/util.h"
 #include "auth/verdict.h"
 #include "policy/alignlog.h"
+#include "policy/alignlog-read.h"
 #include "policy/ses.h"
 #include "testutil.h"
 #include "verdictutil.h"
@@ -276,6 +277,34 @@ START_TEST(alignlog_hostile_bytes)
 }
 END_TEST
 
+/* "host" (ReportingHost) follows queue_id when set, and reads back; absent: "" (old records). */
+START_TEST(alignlog_host_roundtrip)
+{
+	struct am_verdict v, *back = malloc(sizeof(*back));
+	struct am_buf b;
+	char err[200];
+
+	ck_assert_ptr_nonnull(back);
+	design_log_verdict(&v);
+	am_strlcpy(v.queue_id, "4XyZ1Q", sizeof(v.queue_id));
+	am_strlcpy(v.host, "mx1.example.net", sizeof(v.host));
+	am_buf_init(&b);
+	am_alignlog_render(&v, &b);
+	ck_assert_msg(strstr(b.data, "\"queue_id\":\"4XyZ1Q\",\"host\":\"mx1.example.net\",\"client_ip\"") != NULL,
+	    "%s", b.data);
+	ck_assert_msg(am_alignlog_read(b.data, b.len - 1, back, err, sizeof(err)), "%s", err);
+	ck_assert_str_eq(back->host, "mx1.example.net");
+	ck_assert_str_eq(back->queue_id, "4XyZ1Q");
+	v.host[0] = '\0';
+	am_alignlog_render(&v, &b);
+	ck_assert_ptr_null(strstr(b.data, "\"host\""));
+	ck_assert_msg(am_alignlog_read(b.data, b.len - 1, back, err, sizeof(err)), "%s", err);
+	ck_assert_str_eq(back->host, "");
+	am_buf_free(&b);
+	free(back);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -290,6 +319,7 @@ main(void)
 	tcase_add_test(tc, alignlog_variants);
 	tcase_add_test(tc, json_string_escapes);
 	tcase_add_test(tc, alignlog_hostile_bytes);
+	tcase_add_test(tc, alignlog_host_roundtrip);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);

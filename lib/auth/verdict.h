@@ -190,6 +190,7 @@ struct am_ses_verdict {
 struct am_verdict {
 	time_t	ts;
 	char	queue_id[64];
+	char	host[AM_DOMAIN_MAX];	/* ReportingHost of the MX that logged it; "" for -t */
 	char	client_ip[AM_IP_MAX];
 	char	helo[AM_DOMAIN_MAX];
 	char	mail_from[AM_ADDR_MAX];	/* without angle brackets; empty for <> */

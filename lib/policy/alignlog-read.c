@@ -577,11 +577,11 @@ check_authors(struct ctx *c)
 
 enum {
 	K_TS, K_QUEUE_ID, K_CLIENT_IP, K_HELO, K_MAIL_FROM, K_FROM_DOMAIN, K_SPF, K_DKIM, K_DMARC,
-	K_SENDER, K_SES, K_HINTS, K_AUTHORS, K_COUNT
+	K_SENDER, K_SES, K_HINTS, K_AUTHORS, K_HOST, K_COUNT
 };
 
 static const char *const top_keys[K_COUNT] = { "ts", "queue_id", "client_ip", "helo", "mail_from",
-	"from_domain", "spf", "dkim", "dmarc", "sender", "ses", "hints", "author_domains" };
+	"from_domain", "spf", "dkim", "dmarc", "sender", "ses", "hints", "author_domains", "host" };
 
 static bool
 top_member(struct ctx *c, void *arg, int i, const struct am_json *m)
@@ -627,6 +627,8 @@ top_member(struct ctx *c, void *arg, int i, const struct am_json *m)
 		return walk(c, m, "ses", ses_keys, 2, 0, ses_member, &v->ses);
 	case K_AUTHORS:
 		return parse_authors(c, m);
+	case K_HOST:
+		return get_str(c, m, "host", v->host, sizeof(v->host));
 	default:
 		return parse_hints(c, m);
 	}

@@ -31,6 +31,9 @@
  * empty) makes the record malformed.  A record written before the key
  * has from_domain "" for such a From, and reads as before.
  *
+ * "host" (the ReportingHost of the MX that wrote the record) is read
+ * when present; a record without it has host "".
+ *
  * Errors: nothing is logged.  am_alignlog_read() returns false with the
  * reason in err (the verdict is then partly filled); am_alignlog_parse_time()
  * returns false.  Out of memory aborts (the JSON reader).

@@ -208,6 +208,9 @@ am_alignlog_render(const struct am_verdict *v, struct am_buf *b)
 	am_buf_addc(b, '{');
 	key_str(b, "ts", ts, false);
 	key_str(b, "queue_id", v->queue_id, true);
+	/* host + queue_id name the message across the logs of several MX hosts. */
+	if (v->host[0] != '\0')
+		key_str(b, "host", v->host, true);
 	key_str(b, "client_ip", v->client_ip, true);
 	key_str(b, "helo", v->helo, true);
 	key_str(b, "mail_from", v->mail_from, true);

@@ -26,11 +26,12 @@
 
 /* Policy and renderers. */
 #include "policy/conf.h"
+#include "policy/conf-int.h"
 
 #define CONF_LINE_MAX	4096
 
-static void
-set_string(char **slot, const char *value)
+void
+am_conf_set_string(char **slot, const char *value)
 {
 	free(*slot);
 	*slot = am_xstrdup(value);
@@ -43,35 +44,26 @@ am_conf_defaults(struct am_conf *c)
 	char err[64];
 
 	memset(c, 0, sizeof(*c));
-	set_string(&c->socket, AM_DEFAULT_SOCKET);
+	am_conf_set_string(&c->socket, AM_DEFAULT_SOCKET);
 	(void)am_sockspec_parse(c->socket, &c->sockspec, err, sizeof(err));
 	c->socket_mode = 0660;
 	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
 		am_strlcpy(host, "localhost", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
-	set_string(&c->authserv_id, host);
+	am_conf_set_string(&c->authserv_id, host);
 	c->dns_timeout = 5;
 	c->dns_cache_size = AM_RESOLVER_CACHE_DEFAULT;
 	c->alignment_log_mode = 0640;
-	set_string(&c->psl_path, AM_DEFAULT_PSL);
-	set_string(&c->ignore_hosts_text, AM_DEFAULT_IGNORE);
+	am_conf_set_string(&c->psl_path, AM_DEFAULT_PSL);
+	am_conf_set_string(&c->ignore_hosts_text, AM_DEFAULT_IGNORE);
 	(void)am_netlist_parse(AM_DEFAULT_IGNORE, &c->ignore_hosts, err, sizeof(err));
-	set_string(&c->trusted_authres_text, "");
+	am_conf_set_string(&c->trusted_authres_text, "");
 	c->reject_malformed_from = true;
 	c->syslog = true;
 	c->syslog_facility = LOG_MAIL;
-	set_string(&c->syslog_facility_name, "mail");
+	am_conf_set_string(&c->syslog_facility_name, "mail");
 	c->max_signatures = 5;
-	set_string(&c->respond_delimiters, "+");
-	set_string(&c->respond_spool, AM_DEFAULT_RESPOND_SPOOL);
-	set_string(&c->respond_state, AM_DEFAULT_RESPOND_STATE);
-	set_string(&c->respond_sendmail, AM_DEFAULT_RESPOND_SENDMAIL);
-	set_string(&c->respond_check, AM_DEFAULT_RESPOND_CHECK);
-	c->respond_rate_limit = 5;
-	c->respond_domain_rate_limit = 20;
-	c->respond_window = 3600;
-	c->respond_max_size = 10u << 20;
-	c->respond_retries = 3;
+	am_conf_tools_defaults(c, host);
 }
 
 void
@@ -90,13 +82,7 @@ am_conf_free(struct am_conf *c)
 	free(c->user_id);
 	free(c->pid_file);
 	free(c->metrics_listen);
-	free(c->respond_probe);
-	free(c->respond_delimiters);
-	free(c->respond_from);
-	free(c->respond_spool);
-	free(c->respond_state);
-	free(c->respond_sendmail);
-	free(c->respond_check);
+	am_conf_tools_free(c);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -112,8 +98,8 @@ parse_bool(const char *v, bool *out)
 	return true;
 }
 
-static bool
-parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
+bool
+am_conf_parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
 {
 	unsigned long n;
 	char *end;
@@ -189,7 +175,7 @@ set_socket(struct am_conf *c, const char *v, char *err, size_t errlen)
 	if (!am_sockspec_parse(v, &s, err, errlen))
 		return false;
 	c->sockspec = s;
-	set_string(&c->socket, v);
+	am_conf_set_string(&c->socket, v);
 	return true;
 }
 
@@ -206,7 +192,7 @@ set_authserv_id(struct am_conf *c, const char *v, char *err, size_t errlen)
 		snprintf(err, errlen, "bad AuthservID \"%s\" (letters, digits, '-', '.', '_')", v);
 		return false;
 	}
-	set_string(&c->authserv_id, v);
+	am_conf_set_string(&c->authserv_id, v);
 	return true;
 }
 
@@ -215,14 +201,14 @@ set_nameservers(struct am_conf *c, const char *v, char *err, size_t errlen)
 {
 	if (!am_resolver_check_nameservers(v, err, errlen))
 		return false;
-	set_string(&c->nameservers, v);
+	am_conf_set_string(&c->nameservers, v);
 	return true;
 }
 
 static bool
 set_dns_timeout(struct am_conf *c, const char *v, char *err, size_t errlen)
 {
-	if (!parse_uint(v, 1, 120, &c->dns_timeout)) {
+	if (!am_conf_parse_uint(v, 1, 120, &c->dns_timeout)) {
 		snprintf(err, errlen, "bad DNSTimeout \"%s\" (seconds, 1-120)", v);
 		return false;
 	}
@@ -230,8 +216,8 @@ set_dns_timeout(struct am_conf *c, const char *v, char *err, size_t errlen)
 }
 
 /* Bytes, or K/M (1024-based) with the suffix, at most max; false for anything else. */
-static bool
-parse_size(const char *v, unsigned long long max, size_t *out)
+bool
+am_conf_parse_size(const char *v, unsigned long long max, size_t *out)
 {
 	unsigned long long n;
 	char *end;
@@ -256,21 +242,21 @@ parse_size(const char *v, unsigned long long max, size_t *out)
 static bool
 set_dns_cache_size(struct am_conf *c, const char *v, char *err, size_t errlen)
 {
-	if (!parse_size(v, 1ULL << 30, &c->dns_cache_size)) {
+	if (!am_conf_parse_size(v, 1ULL << 30, &c->dns_cache_size)) {
 		snprintf(err, errlen, "bad DNSCacheSize \"%s\" (bytes, or with K or M; 0 to 1024M)", v);
 		return false;
 	}
 	return true;
 }
 
-static bool
-set_path(char **slot, const char *key, const char *v, char *err, size_t errlen)
+bool
+am_conf_set_path(char **slot, const char *key, const char *v, char *err, size_t errlen)
 {
 	if (*v != '/') {
 		snprintf(err, errlen, "%s \"%s\" must be an absolute path", key, v);
 		return false;
 	}
-	set_string(slot, v);
+	am_conf_set_string(slot, v);
 	return true;
 }
 
@@ -282,7 +268,7 @@ set_alignment_log(struct am_conf *c, const char *v, char *err, size_t errlen)
 		c->alignment_log = NULL;
 		return true;
 	}
-	return set_path(&c->alignment_log, "AlignmentLog", v, err, errlen);
+	return am_conf_set_path(&c->alignment_log, "AlignmentLog", v, err, errlen);
 }
 
 static bool
@@ -294,7 +280,7 @@ set_alignment_log_mode(struct am_conf *c, const char *v, char *err, size_t errle
 static bool
 set_psl(struct am_conf *c, const char *v, char *err, size_t errlen)
 {
-	return set_path(&c->psl_path, "PublicSuffixList", v, err, errlen);
+	return am_conf_set_path(&c->psl_path, "PublicSuffixList", v, err, errlen);
 }
 
 static bool
@@ -319,7 +305,7 @@ set_netlist(struct am_netlist *list, char **text, const char *v, char *err, size
 		return false;
 	am_netlist_free(list);
 	*list = l;
-	set_string(text, v);
+	am_conf_set_string(text, v);
 	return true;
 }
 
@@ -373,7 +359,7 @@ set_syslog_facility(struct am_conf *c, const char *v, char *err, size_t errlen)
 		return false;
 	}
 	c->syslog_facility = f;
-	set_string(&c->syslog_facility_name, v);
+	am_conf_set_string(&c->syslog_facility_name, v);
 	am_lowercase(c->syslog_facility_name);
 	return true;
 }
@@ -385,14 +371,14 @@ set_user_id(struct am_conf *c, const char *v, char *err, size_t errlen)
 		snprintf(err, errlen, "bad UserID \"%s\" (expected user or user:group)", v);
 		return false;
 	}
-	set_string(&c->user_id, v);
+	am_conf_set_string(&c->user_id, v);
 	return true;
 }
 
 static bool
 set_max_signatures(struct am_conf *c, const char *v, char *err, size_t errlen)
 {
-	if (!parse_uint(v, 1, 50, &c->max_signatures)) {
+	if (!am_conf_parse_uint(v, 1, 50, &c->max_signatures)) {
 		snprintf(err, errlen, "bad MaximumSignatures \"%s\" (1-50)", v);
 		return false;
 	}
@@ -402,7 +388,7 @@ set_max_signatures(struct am_conf *c, const char *v, char *err, size_t errlen)
 static bool
 set_pid_file(struct am_conf *c, const char *v, char *err, size_t errlen)
 {
-	return set_path(&c->pid_file, "PidFile", v, err, errlen);
+	return am_conf_set_path(&c->pid_file, "PidFile", v, err, errlen);
 }
 
 static bool
@@ -429,7 +415,7 @@ set_metrics_listen(struct am_conf *c, const char *v, char *err, size_t errlen)
 		snprintf(err, errlen, "bad MetricsListen %s", why);
 		return false;
 	}
-	set_string(&c->metrics_listen, v);
+	am_conf_set_string(&c->metrics_listen, v);
 	return true;
 }
 
@@ -441,125 +427,10 @@ set_max_connections(struct am_conf *c, const char *v, char *err, size_t errlen)
 		c->max_connections = 0;
 		return true;
 	}
-	if (!parse_uint(v, 1, AM_CONF_MAX_CONNECTIONS, &c->max_connections)) {
+	if (!am_conf_parse_uint(v, 1, AM_CONF_MAX_CONNECTIONS, &c->max_connections)) {
 		snprintf(err, errlen, "bad MaxConnections \"%s\" (auto, or 1-%d)", v, AM_CONF_MAX_CONNECTIONS);
 		return false;
 	}
-	return true;
-}
-
-/*
- * The alignmilter-respond keys (alignmilter-respond(8)).  An address is a
- * bare local@domain: one '@', a local part of printable ASCII without
- * space, quotes, brackets or commas, a domain of host-name characters
- * with a dot: it goes on a command line and into header fields.
- */
-static bool
-valid_mailbox(const char *v)
-{
-	const char *at = strchr(v, '@'), *p;
-
-	if (at == NULL || at == v || strchr(at + 1, '@') != NULL || strlen(v) > 254 ||
-	    at[1] == '\0' || strchr(at + 1, '.') == NULL || at[1] == '.' || v[strlen(v) - 1] == '.')
-		return false;
-	for (p = v; p < at; p++)
-		if (*p <= ' ' || *p >= 127 || strchr("\"<>(),;:[]\\", *p) != NULL)
-			return false;
-	for (p = at + 1; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
-			return false;
-	return strstr(at + 1, "..") == NULL;
-}
-
-static bool
-set_mailbox(char **slot, const char *key, const char *v, char *err, size_t errlen)
-{
-	if (!valid_mailbox(v)) {
-		snprintf(err, errlen, "bad %s \"%s\" (expected local@domain)", key, v);
-		return false;
-	}
-	set_string(slot, v);
-	return true;
-}
-
-static bool
-set_respond_probe(struct am_conf *c, const char *v, char *err, size_t errlen)
-{
-	return set_mailbox(&c->respond_probe, "RespondProbe", v, err, errlen);
-}
-
-static bool
-set_respond_from(struct am_conf *c, const char *v, char *err, size_t errlen)
-{
-	return set_mailbox(&c->respond_from, "RespondFrom", v, err, errlen);
-}
-
-/* Postfix's recipient_delimiter: punctuation only, never '@', '=' (the encoding) or '.'. */
-static bool
-set_respond_delimiters(struct am_conf *c, const char *v, char *err, size_t errlen)
-{
-	const char *p;
-
-	for (p = v; *p; p++)
-		if (!ispunct((unsigned char)*p) || strchr("@=.\"\\", *p) != NULL)
-			break;
-	if (*p != '\0' || strlen(v) > 8) {
-		snprintf(err, errlen, "bad RespondDelimiters \"%s\" (1-8 punctuation characters, not @ = . \" \\)", v);
-		return false;
-	}
-	set_string(&c->respond_delimiters, v);
-	return true;
-}
-
-/* The setters that only name a field, a key and a range. */
-#define RESPOND_PATH(fn, field, key) static bool \
-fn(struct am_conf *c, const char *v, char *err, size_t errlen) \
-{ return set_path(&c->field, key, v, err, errlen); }
-RESPOND_PATH(set_respond_spool, respond_spool, "RespondSpool")
-RESPOND_PATH(set_respond_state, respond_state, "RespondState")
-RESPOND_PATH(set_respond_sendmail, respond_sendmail, "RespondSendmail")
-
-static bool
-set_respond_check(struct am_conf *c, const char *v, char *err, size_t errlen)
-{
-	if (!strcasecmp(v, "no")) {
-		free(c->respond_check);
-		c->respond_check = NULL;
-		return true;
-	}
-	return set_path(&c->respond_check, "RespondCheck", v, err, errlen);
-}
-
-static bool
-set_respond_uint(unsigned *slot, const char *key, const char *v, unsigned min, unsigned max,
-    char *err, size_t errlen)
-{
-	if (!parse_uint(v, min, max, slot)) {
-		snprintf(err, errlen, "bad %s \"%s\" (%u-%u)", key, v, min, max);
-		return false;
-	}
-	return true;
-}
-
-#define RESPOND_UINT(fn, field, key, min, max) static bool \
-fn(struct am_conf *c, const char *v, char *err, size_t errlen) \
-{ return set_respond_uint(&c->field, key, v, min, max, err, errlen); }
-RESPOND_UINT(set_respond_rate_limit, respond_rate_limit, "RespondRateLimit", 1, 10000)
-RESPOND_UINT(set_respond_domain_rate_limit, respond_domain_rate_limit, "RespondDomainRateLimit", 1, 100000)
-RESPOND_UINT(set_respond_window, respond_window, "RespondWindow", 60, 604800)
-RESPOND_UINT(set_respond_retries, respond_retries, "RespondRetries", 0, 100)
-
-/* At least 1K (a header block), at most 1G. */
-static bool
-set_respond_max_size(struct am_conf *c, const char *v, char *err, size_t errlen)
-{
-	size_t n;
-
-	if (!parse_size(v, 1ULL << 30, &n) || n < 1024) {
-		snprintf(err, errlen, "bad RespondMaxSize \"%s\" (bytes, or with K or M; 1K to 1024M)", v);
-		return false;
-	}
-	c->respond_max_size = n;
 	return true;
 }
 
@@ -589,24 +460,13 @@ static const struct {
 	{ "MilterEngine", set_milter_engine },
 	{ "MaxConnections", set_max_connections },
 	{ "MetricsListen", set_metrics_listen },
-	{ "RespondProbe", set_respond_probe },
-	{ "RespondDelimiters", set_respond_delimiters },
-	{ "RespondFrom", set_respond_from },
-	{ "RespondSpool", set_respond_spool },
-	{ "RespondState", set_respond_state },
-	{ "RespondSendmail", set_respond_sendmail },
-	{ "RespondCheck", set_respond_check },
-	{ "RespondRateLimit", set_respond_rate_limit },
-	{ "RespondDomainRateLimit", set_respond_domain_rate_limit },
-	{ "RespondWindow", set_respond_window },
-	{ "RespondMaxSize", set_respond_max_size },
-	{ "RespondRetries", set_respond_retries },
 };
 
 bool
 am_conf_set(struct am_conf *c, const char *key, const char *value, char *err, size_t errlen)
 {
 	size_t i;
+	int rc;
 
 	for (i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++) {
 		if (strcasecmp(key, conf_keys[i].key) != 0)
@@ -617,6 +477,9 @@ am_conf_set(struct am_conf *c, const char *key, const char *value, char *err, si
 		}
 		return conf_keys[i].set(c, value, err, errlen);
 	}
+	/* The companion tools' keys (conf-tools.c). */
+	if ((rc = am_conf_tools_set(c, key, value, err, errlen)) >= 0)
+		return rc == 1;
 	snprintf(err, errlen, "unknown key \"%.64s\"", key);
 	return false;
 }

@@ -77,6 +77,10 @@ struct am_conf {
 	unsigned respond_window;	/* RespondWindow, seconds */
 	size_t	respond_max_size;	/* RespondMaxSize, bytes */
 	unsigned respond_retries;	/* RespondRetries, exit 75s per queue id */
+	/* The alignment log's "host" (the milter) and alignmilter-report(1)'s sender. */
+	char	*reporting_host;	/* ReportingHost; default: host name */
+	char	*report_from;		/* ReportFrom; NULL: alignmilter-report's default */
+	char	*report_org;		/* ReportOrg; NULL: the host name */
 };
 
 /* Fill defaults (never fails). */

@@ -199,6 +199,9 @@ void
 am_pipeline_msg_set_queue_id(am_pipeline_msg *c, const char *queue_id)
 {
 	am_strlcpy(c->v.queue_id, queue_id ? queue_id : "", sizeof(c->v.queue_id));
+	/* A queue id names a message on one MX: the record says which (ReportingHost). */
+	if (c->pipeline->conf->reporting_host != NULL)
+		am_strlcpy(c->v.host, c->pipeline->conf->reporting_host, sizeof(c->v.host));
 }
 
 static bool

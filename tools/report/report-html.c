@@ -16,7 +16,7 @@
 
 #define BAR_WIDTH 200
 
-static const char style[] =
+const char am_report_html_style[] =
 	"body{font-family:sans-serif;margin:2em;color:#222;background:#fff}"
 	"h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}"
 	"table{border-collapse:collapse;margin:.4em 0}"
@@ -177,7 +177,7 @@ am_report_html(const struct am_report *r, struct am_buf *b)
 	}
 	am_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	    "<title>alignmilter alignment report</title>\n<style>%s</style>\n</head>\n<body>\n"
-	    "<h1>Alignment report</h1>\n", style);
+	    "<h1>Alignment report</h1>\n", am_report_html_style);
 	am_buf_printf(b, "<p id=\"summary\" data-messages=\"%lu\" data-domains=\"%zu\">%lu message%s "
 	    "from %zu From domain%s", r->messages, r->count, r->messages, r->messages == 1 ? "" : "s",
 	    r->count, r->count == 1 ? "" : "s");

@@ -24,5 +24,7 @@
 #include "util/util.h"
 
 void	am_report_html(const struct am_report *, struct am_buf *out);
+/* The pages' style sheet, shared with report-enforce-html.c so they look alike. */
+extern const char am_report_html_style[];
 
 #endif

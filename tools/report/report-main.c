@@ -7,7 +7,8 @@
  * aggregate reports' format (--dmarc-standard, default rfc9989: the tool
  * does not read alignmilter.conf, so it cannot follow its DMARCStandard).
  * Counting lives in report.c, the page in report-html.c, the DMARC
- * aggregate files in report-xml.c, the record format in alignlog-read.c.
+ * aggregate files in report-xml.c, the record format in alignlog-read.c,
+ * the readiness to enforce (--enforce and its options) in report-enforce*.c.
  *
  * Errors: every message goes to stderr ("alignmilter-report: ..."), never
  * to syslog: a malformed line is counted and skipped with a warning
@@ -40,9 +41,12 @@
 #include "policy/alignlog-read.h"
 
 /* Application-specific. */
+#include "report-enforce.h"
 #include "report-html.h"
+#include "report-send.h"
 #include "report-xml.h"
 #include "report.h"
+#include "reportmap.h"
 #include "reportfile.h"
 
 #define PROG		"alignmilter-report"
@@ -62,6 +66,8 @@ struct opts {
 	enum am_dmarc_standard std;	/* --dmarc-standard: the aggregate reports' format */
 	char	org[256];
 	char	email[320];
+	struct am_enforce_opts enforce;	/* --enforce and its thresholds */
+	struct am_send_cli send;	/* --send-dmarc and its settings */
 };
 
 struct input {
@@ -74,6 +80,9 @@ struct input {
 struct tally {
 	struct am_report report;
 	struct am_dmarcxml *xml;	/* NULL without --dmarc-xml */
+	am_enforce *enf;		/* NULL without --enforce */
+	struct am_rmap *seen;		/* host, queue id, ts of the messages counted */
+	unsigned long dups;		/* records of a message already counted */
 	unsigned long lines, bad, filtered, warned;
 };
 
@@ -91,7 +100,8 @@ usage(FILE *f)
 	    "  --dmarc-xml DIR  DMARC aggregate reports per UTC day into DIR\n"
 	    "  --dmarc-standard S  their format: rfc9989 (RFC 9990 reports per DMARC\n"
 	    "             Policy Domain, the default) or rfc7489 (RFC 7489's, per From domain)\n"
-	    "  --org NAME, --email ADDR  the reporter named in those reports\n");
+	    "  --org NAME, --email ADDR  the reporter named in those reports\n"
+	    AM_ENFORCE_USAGE AM_SEND_USAGE);
 }
 
 /* "24h", "7d", ...: now minus that; or an ISO 8601 time. */
@@ -151,6 +161,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "dmarc-standard", required_argument, NULL, 'S' },
 		{ "org", required_argument, NULL, 'o' },
 		{ "email", required_argument, NULL, 'e' },
+		AM_ENFORCE_LONGOPTS,
+		AM_SEND_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -159,6 +171,16 @@ parse_args(int argc, char **argv, struct opts *o)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c >= AM_ENFORCE_OPT_ENFORCE && c < AM_ENFORCE_OPT_LAST) {
+			if (!am_enforce_option(&o->enforce, c, optarg, PROG))
+				return 2;
+			continue;
+		}
+		if (c >= AM_SEND_OPT_SEND && c < AM_SEND_OPT_LAST) {
+			if (!am_send_option(&o->send, c, optarg, PROG))
+				return 2;
+			continue;
+		}
 		switch (c) {
 		case 's':
 			if (!parse_since(optarg, time(NULL), &o->since)) {
@@ -189,6 +211,7 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'o':
 			am_strlcpy(o->org, optarg, sizeof(o->org));
+			o->send.org_given = true;
 			break;
 		case 'e':
 			if (strchr(optarg, '@') == NULL || strlen(optarg) >= sizeof(o->email)) {
@@ -196,6 +219,7 @@ parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			am_strlcpy(o->email, optarg, sizeof(o->email));
+			o->send.email_given = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -211,6 +235,13 @@ parse_args(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	o->out = json ? OUT_JSON : o->html_path != NULL ? OUT_HTML : OUT_TEXT;
+	/* --send-dmarc: a report covers whole UTC days; --since never cuts one short. */
+	if (o->send.on && o->have_since && o->since % 86400 != 0)
+		o->since += 86400 - o->since % 86400;
+	if (o->send.on && o->std == AM_DMARC_RFC7489) {
+		fprintf(stderr, PROG ": --send-dmarc sends RFC 9990 reports: not with --dmarc-standard rfc7489\n");
+		return 2;
+	}
 	if (optind >= argc) {
 		fprintf(stderr, PROG ": no log file given\n");
 		usage(stderr);
@@ -317,6 +348,31 @@ wanted(const struct opts *o, const struct am_verdict *v)
 	return false;
 }
 
+/*
+ * Logs of several MX hosts, or overlapping copies of one, count each
+ * message once: a record with a host and a queue id is the message
+ * (host, queue_id, ts).  One without a queue id (alignmilter -t), or
+ * written before the host key (its queue id may be another host's too),
+ * cannot be told apart and always counts, as it always did.  The time
+ * stamp keeps a short Postfix queue id that a host reuses days later
+ * from passing for the same message.
+ */
+static bool
+first_time(struct tally *t, const struct am_verdict *v)
+{
+	struct am_buf k;
+	bool created;
+
+	if (v->queue_id[0] == '\0' || v->host[0] == '\0')
+		return true;
+	am_buf_init(&k);
+	am_buf_printf(&k, "%zu:%s%zu:%s%lld", strlen(v->host), v->host, strlen(v->queue_id), v->queue_id,
+	    (long long)v->ts);
+	(void)am_rmap_index(t->seen, k.data, &created);
+	am_buf_free(&k);
+	return created;
+}
+
 /* Returns false on a read error (reported). */
 static bool
 read_log(const struct opts *o, struct input *in, struct tally *t, struct am_verdict *v)
@@ -348,7 +404,13 @@ read_log(const struct opts *o, struct input *in, struct tally *t, struct am_verd
 			t->filtered++;
 			continue;
 		}
+		if (!first_time(t, v)) {
+			t->dups++;
+			continue;
+		}
 		am_report_add(&t->report, v);
+		if (t->enf != NULL)
+			am_enforce_add(t->enf, v);
 		if (t->xml != NULL)
 			am_dmarcxml_add(t->xml, v);
 	}
@@ -370,6 +432,31 @@ write_all(FILE *f, const char *name, const struct am_buf *b)
 	return true;
 }
 
+/* --enforce: the readiness report instead of the figures (report-enforce.h). */
+static bool
+write_enforce(const struct opts *o, const struct tally *t)
+{
+	struct am_buf b;
+	char err[600];
+	unsigned pages;
+	bool ok;
+
+	am_enforce_finish(t->enf);
+	if (o->out == OUT_HTML) {
+		if (!(ok = am_enforce_html_write(t->enf, o->html_path, &pages, err, sizeof(err))))
+			fprintf(stderr, PROG ": cannot write %s\n", err);
+		return ok;
+	}
+	am_buf_init(&b);
+	if (o->out == OUT_JSON)
+		am_enforce_json(t->enf, &b);
+	else
+		am_enforce_text(t->enf, &b);
+	ok = write_all(stdout, "standard output", &b);
+	am_buf_free(&b);
+	return ok;
+}
+
 static bool
 write_report(const struct opts *o, const struct tally *t)
 {
@@ -377,6 +464,8 @@ write_report(const struct opts *o, const struct tally *t)
 	char err[600];
 	bool ok;
 
+	if (t->enf != NULL)
+		return write_enforce(o, t);
 	am_buf_init(&b);
 	if (o->out == OUT_JSON)
 		am_report_json(&t->report, &b);
@@ -415,7 +504,7 @@ write_xml(const struct opts *o, const struct tally *t)
 	char err[512];
 	int n;
 
-	if (t->xml == NULL)
+	if (t->xml == NULL || o->xml_dir == NULL)
 		return true;
 	if ((n = am_dmarcxml_write(t->xml, o->xml_dir, o->org, o->email, err, sizeof(err))) < 0) {
 		fprintf(stderr, PROG ": --dmarc-xml: %s\n", err);
@@ -436,9 +525,11 @@ main(int argc, char **argv)
 	struct tally t;
 	struct input *in;
 	struct am_verdict *v;
+	char err[512];
 	int rc, i, n;
 
 	memset(&o, 0, sizeof(o));
+	am_enforce_opts_init(&o.enforce);
 	/* DMARCStandard's default: the tool reads logs, not alignmilter.conf. */
 	o.std = AM_DMARC_RFC9989;
 	if ((rc = parse_args(argc, argv, &o)) != 0)
@@ -449,7 +540,12 @@ main(int argc, char **argv)
 		return 1;
 	memset(&t, 0, sizeof(t));
 	am_report_init(&t.report);
-	t.xml = o.xml_dir != NULL ? am_dmarcxml_new(o.std) : NULL;
+	t.xml = o.xml_dir != NULL || o.send.on ? am_dmarcxml_new(o.std) : NULL;
+	t.seen = am_rmap_new();
+	if (o.enforce.on && (t.enf = am_enforce_new(&o.enforce, err, sizeof(err))) == NULL) {
+		fprintf(stderr, PROG ": --enforce: %s\n", err);
+		return 1;
+	}
 	/* A verdict holds 50 signatures: too big for the stack of a small tool. */
 	v = am_xmalloc(sizeof(*v));
 	rc = 0;
@@ -461,10 +557,20 @@ main(int argc, char **argv)
 	}
 	if (t.bad > 0)
 		fprintf(stderr, PROG ": %lu malformed line%s skipped\n", t.bad, t.bad == 1 ? "" : "s");
-	if (rc == 0 && (!write_report(&o, &t) || !write_xml(&o, &t)))
+	if (t.dups > 0)
+		fprintf(stderr, PROG ": %lu record%s of messages already counted (same host, queue id and"
+		    " time) left out\n", t.dups, t.dups == 1 ? "" : "s");
+	/* --send-dmarc mails the reports instead of printing the figures. */
+	if (rc == 0 && o.send.on)
+		rc = am_send_main(&o.send, t.xml, o.org, o.email);
+	else if (rc == 0 && (!write_report(&o, &t) || !write_xml(&o, &t)))
+		rc = 1;
+	if (rc == 0 && o.send.on && !write_xml(&o, &t))
 		rc = 1;
 	free(v);
 	am_dmarcxml_free(t.xml);
+	am_rmap_free(t.seen);
+	am_enforce_free(t.enf);
 	am_report_free(&t.report);
 	for (i = 0; (size_t)i < o.ndomains; i++)
 		free(o.domains[i]);

@@ -56,6 +56,7 @@ struct am_xpolicy {
 	bool	found;
 	time_t	ts;
 	char	*domain;
+	char	*org_domain;		/* the From domains' organizational domain, "" when not logged */
 	char	adkim, aspf;
 	enum am_dmarc_policy p;		/* RFC 7489: the policy that applied */
 	int	pct;

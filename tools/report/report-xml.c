@@ -57,8 +57,10 @@ am_dmarcxml_free(struct am_dmarcxml *x)
 		}
 		free(r->sigs);
 	}
-	for (i = 0; i < x->npols; i++)
+	for (i = 0; i < x->npols; i++) {
 		free(x->pols[i].domain);
+		free(x->pols[i].org_domain);
+	}
 	free(x->rows);
 	free(x->pols);
 	am_rmap_free(x->rowmap);
@@ -131,6 +133,7 @@ policy_slot(struct am_dmarcxml *x, const struct am_verdict *v, time_t day)
 		p = &x->pols[x->npols++];
 		memset(p, 0, sizeof(*p));
 		p->domain = am_xstrdup(group_of(x, v));
+		p->org_domain = am_xstrdup("");
 		p->adkim = p->aspf = 'r';
 		p->p = p->pub_p = AM_POLICY_NONE;
 		p->pct = 100;
@@ -142,6 +145,8 @@ policy_slot(struct am_dmarcxml *x, const struct am_verdict *v, time_t day)
 		p->ts = v->ts;
 		free(p->domain);
 		p->domain = am_xstrdup(d->record_domain[0] ? d->record_domain : v->from_domain);
+		free(p->org_domain);
+		p->org_domain = am_xstrdup(d->org_domain);
 		p->adkim = d->adkim ? d->adkim : 'r';
 		p->aspf = d->aspf ? d->aspf : 'r';
 		p->p = d->policy != AM_POLICY_UNSPEC ? d->policy : AM_POLICY_NONE;
@@ -352,8 +357,7 @@ render(const struct am_dmarcxml *x, const struct am_xrow *const *rows, size_t n,
  * that had to be altered gets the optional unique-id (digits).
  */
 static bool
-file_path(const char *dir, const char *receiver, const struct am_xrow *first, size_t i, char *path,
-    size_t pathlen)
+file_name(const char *receiver, const struct am_xrow *first, size_t i, char *path, size_t pathlen)
 {
 	char dom[AM_DOMAIN_MAX], uniq[32];
 
@@ -362,25 +366,22 @@ file_path(const char *dir, const char *receiver, const struct am_xrow *first, si
 		snprintf(uniq, sizeof(uniq), "!%zu", i);
 	else
 		uniq[0] = '\0';
-	return (size_t)snprintf(path, pathlen, "%s/%s!%s!%lld!%lld%s.xml", dir, receiver, dom,
+	return (size_t)snprintf(path, pathlen, "%s!%s!%lld!%lld%s.xml", receiver, dom,
 	    (long long)first->day, (long long)first->day + DAY - 1, uniq) < pathlen;
 }
 
 int
-am_dmarcxml_write(const struct am_dmarcxml *x, const char *dir, const char *org, const char *email,
-    char *err, size_t errlen)
+am_dmarcxml_each(const struct am_dmarcxml *x, const char *org, const char *email,
+    am_dmarcxml_fn fn, void *arg)
 {
-	char receiver[AM_DOMAIN_MAX], path[4096];
+	char receiver[AM_DOMAIN_MAX], name[1024];
 	const char *at = strrchr(email, '@');
 	const struct am_xrow **rows;
-	size_t *order, i, j;
+	struct am_dmarcxml_report rep;
+	size_t *order, i, j, k;
 	struct am_buf b;
-	int files = 0;
+	int n = 0;
 
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
 	safe_name(at != NULL ? at + 1 : email, receiver, sizeof(receiver));
 	order = am_xcalloc(x->nrows + 1, sizeof(*order));
 	rows = am_xcalloc(x->nrows + 1, sizeof(*rows));
@@ -396,19 +397,58 @@ am_dmarcxml_write(const struct am_dmarcxml *x, const char *dir, const char *org,
 		    strcmp(rows[j]->group, rows[i]->group) == 0; j++)
 			;
 		render(x, rows + i, j - i, org, email, receiver, &b);
-		if (!file_path(dir, receiver, rows[i], i, path, sizeof(path))) {
-			snprintf(err, errlen, "%s: path too long", dir);
-			files = -1;
+		/* A name cut short would not be unique: leave the report out, say so. */
+		memset(&rep, 0, sizeof(rep));
+		rep.name_ok = file_name(receiver, rows[i], i, name, sizeof(name));
+		rep.domain = rows[i]->group;
+		rep.org_domain = x->pols[rows[i]->policy].org_domain;
+		rep.begin = rows[i]->day;
+		rep.end = rows[i]->day + DAY - 1;
+		rep.file_name = name;
+		rep.xml = b.data;
+		rep.len = b.len;
+		for (k = i; k < j; k++)
+			rep.messages += rows[k]->count;
+		n++;
+		if (!fn(arg, &rep)) {
+			n = -1;
 			break;
 		}
-		if (!am_reportfile_write(path, b.data, b.len, err, errlen)) {
-			files = -1;
-			break;
-		}
-		files++;
 	}
 	am_buf_free(&b);
 	free(rows);
 	free(order);
-	return files;
+	return n;
+}
+
+struct write_ctx {
+	const char *dir;
+	char	*err;
+	size_t	errlen;
+};
+
+static bool
+write_one(void *arg, const struct am_dmarcxml_report *r)
+{
+	struct write_ctx *w = arg;
+	char path[4096];
+
+	if (!r->name_ok || (size_t)snprintf(path, sizeof(path), "%s/%s", w->dir, r->file_name) >= sizeof(path)) {
+		snprintf(w->err, w->errlen, "%s: path too long", w->dir);
+		return false;
+	}
+	return am_reportfile_write(path, r->xml, r->len, w->err, w->errlen);
+}
+
+int
+am_dmarcxml_write(const struct am_dmarcxml *x, const char *dir, const char *org, const char *email,
+    char *err, size_t errlen)
+{
+	struct write_ctx w = { dir, err, errlen };
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return am_dmarcxml_each(x, org, email, write_one, &w);
 }

@@ -34,7 +34,9 @@
 #ifndef AM_REPORT_XML_H
 #define AM_REPORT_XML_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "auth/dmarc.h"
 #include "auth/verdict.h"
@@ -55,5 +57,25 @@ unsigned long am_dmarcxml_no_policy(const struct am_dmarcxml *);
  */
 int	am_dmarcxml_write(const struct am_dmarcxml *, const char *dir, const char *org,
 	    const char *email, char *err, size_t errlen);
+
+/* One rendered report, as am_dmarcxml_each() hands it over (valid during the call). */
+struct am_dmarcxml_report {
+	const char *domain;		/* the report's domain (RFC 9990: the Policy Domain) */
+	const char *org_domain;		/* its organizational domain as logged; "" when not */
+	time_t	begin, end;		/* the UTC day's first and last second */
+	const char *file_name;		/* "receiver!domain!begin!end[!unique].xml" */
+	bool	name_ok;		/* false: the name did not fit (not unique; do not use) */
+	const char *xml;
+	size_t	len;
+	unsigned long messages;		/* the messages it counts */
+};
+/* Return false to stop. */
+typedef bool (*am_dmarcxml_fn)(void *arg, const struct am_dmarcxml_report *);
+/*
+ * Render every report, by domain then day, and hand each to fn.  Returns
+ * the number handed over, or -1 when fn stopped the walk.
+ */
+int	am_dmarcxml_each(const struct am_dmarcxml *, const char *org, const char *email,
+	    am_dmarcxml_fn fn, void *arg);
 
 #endif
