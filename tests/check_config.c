@@ -542,12 +542,44 @@ teardown(void)
 	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
 }
 
+/* alignmilter-report's keys and ReportingHost (alignmilter.conf(5)): defaults, values, refusals. */
+START_TEST(report_keys)
+{
+	static const char *const bad[] = {
+		"ReportingHost mx1/example.net", "ReportingHost a b", "ReportFrom reports",
+		"ReportFrom -oQ@example.net", "ReportFrom r@example..net", "ReportOrg Caf\xc3\xa9",
+	};
+	struct am_conf c;
+	size_t i;
+
+	am_conf_defaults(&c);
+	ck_assert_ptr_nonnull(c.reporting_host);
+	ck_assert_uint_gt(strlen(c.reporting_host), 0);
+	ck_assert_ptr_null(c.report_from);
+	ck_assert_ptr_null(c.report_org);
+	am_conf_free(&c);
+
+	ck_assert_msg(load(&c, "ReportingHost MX1.Example.NET.\nReportFrom dmarc-reports@example.net\n"
+	    "ReportOrg Example Mail\n"), "%s", err);
+	ck_assert_str_eq(c.reporting_host, "mx1.example.net");
+	ck_assert_str_eq(c.report_from, "dmarc-reports@example.net");
+	ck_assert_str_eq(c.report_org, "Example Mail");
+	am_conf_free(&c);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(!load(&c, bad[i]), "accepted: %s", bad[i]);
+		ck_assert_msg(strstr(err, "Report") != NULL, "%s: %s", bad[i], err);
+		am_conf_free(&c);
+	}
+}
+END_TEST
+
 /* alignmilter-respond's keys (alignmilter-respond(8)): defaults, values, refusals. */
 START_TEST(respond_keys)
 {
 	static const char *const bad[] = {
 		"RespondProbe check", "RespondProbe check@", "RespondProbe a b@example.net",
-		"RespondProbe check@exa_mple.net", "RespondFrom <x@example.net>",
+		"RespondProbe check@exa_mple.net", "RespondFrom <x@example.net>", "RespondFrom -oQ@example.net",
 		"RespondDelimiters a", "RespondDelimiters +=", "RespondSpool spool",
 		"RespondCheck maybe", "RespondRateLimit 0", "RespondDomainRateLimit 100001",
 		"RespondWindow 59", "RespondMaxSize 100", "RespondMaxSize 2048M", "RespondRetries 101",
@@ -626,6 +658,7 @@ main(void)
 	tcase_add_test(tc, netlist_matching);
 	tcase_add_test(tc, nameserver_entries);
 	tcase_add_test(tc, respond_keys);
+	tcase_add_test(tc, report_keys);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -60,31 +60,13 @@ am_conf_tools_free(struct am_conf *c)
 
 /*
  * The alignmilter-respond keys (alignmilter-respond(8)).  An address is a
- * bare local@domain: one '@', a local part of printable ASCII without
- * space, quotes, brackets or commas, a domain of host-name characters
- * with a dot: it goes on a command line and into header fields.
+ * bare local@domain (am_mailbox_is_plain): it goes on a command line and
+ * into header fields.
  */
-static bool
-valid_mailbox(const char *v)
-{
-	const char *at = strchr(v, '@'), *p;
-
-	if (at == NULL || at == v || strchr(at + 1, '@') != NULL || strlen(v) > 254 ||
-	    at[1] == '\0' || strchr(at + 1, '.') == NULL || at[1] == '.' || v[strlen(v) - 1] == '.')
-		return false;
-	for (p = v; p < at; p++)
-		if (*p <= ' ' || *p >= 127 || strchr("\"<>(),;:[]\\", *p) != NULL)
-			return false;
-	for (p = at + 1; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
-			return false;
-	return strstr(at + 1, "..") == NULL;
-}
-
 static bool
 set_mailbox(char **slot, const char *key, const char *v, char *err, size_t errlen)
 {
-	if (!valid_mailbox(v)) {
+	if (!am_mailbox_is_plain(v)) {
 		snprintf(err, errlen, "bad %s \"%s\" (expected local@domain)", key, v);
 		return false;
 	}

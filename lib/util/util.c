@@ -147,6 +147,24 @@ am_domain_is_under(const char *d, const char *parent)
 	return dl == pl || d[dl - pl - 1] == '.';
 }
 
+bool
+am_mailbox_is_plain(const char *v)
+{
+	const char *at = strchr(v, '@'), *p;
+
+	if (at == NULL || at == v || *v == '-' || strchr(at + 1, '@') != NULL || strlen(v) > 254 ||
+	    at[1] == '\0' || at[1] == '.' || strchr(at + 1, '.') == NULL || v[strlen(v) - 1] == '.' ||
+	    strstr(at + 1, "..") != NULL)
+		return false;
+	for (p = v; p < at; p++)
+		if (*p <= ' ' || *p >= 127 || strchr("\"<>(),;:[]\\", *p) != NULL)
+			return false;
+	for (p = at + 1; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+			return false;
+	return true;
+}
+
 void
 am_buf_init(struct am_buf *b)
 {

@@ -33,6 +33,13 @@ char	*am_trim(char *s);
 void	am_domain_normalize(char *d);
 /* true when d equals parent or ends with "." parent (ASCII, case-insensitive). */
 bool	am_domain_is_under(const char *d, const char *parent);
+/*
+ * true for a bare local@domain safe on a command line and in a header
+ * field: at most 254 octets, one '@', a local part of printable ASCII
+ * without space, quotes, brackets, commas or a leading '-', a domain of
+ * host-name characters with a dot and no empty label.
+ */
+bool	am_mailbox_is_plain(const char *v);
 
 /* Length (1-4) of the valid UTF-8 sequence at p, 0 if invalid or cut short. */
 size_t	am_utf8_seqlen(const unsigned char *p, size_t avail);

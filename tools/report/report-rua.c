@@ -97,28 +97,6 @@ hexval(int c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/*
- * A mailbox we put on sendmail's command line and into To: exactly one
- * '@', a local part of printable ASCII without space, quotes, brackets
- * or commas, a domain of host-name characters with a dot.
- */
-static bool
-plain_mailbox(const char *v)
-{
-	const char *at = strchr(v, '@'), *p;
-
-	if (at == NULL || at == v || strchr(at + 1, '@') != NULL || strchr(at + 1, '.') == NULL ||
-	    at[1] == '.' || v[strlen(v) - 1] == '.' || strstr(at, "..") != NULL || *v == '-')
-		return false;
-	for (p = v; p < at; p++)
-		if (*p <= ' ' || *p >= 127 || strchr("\"<>(),;:[]\\", *p) != NULL)
-			return false;
-	for (p = at + 1; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
-			return false;
-	return true;
-}
-
 /* "!10m" into bytes (dmarcbis-41 4.7 dmarc-uri: 1*DIGIT [k/m/g/t], 1024-based). */
 static bool
 parse_limit(const char *s, unsigned long long *out)
@@ -181,7 +159,7 @@ parse_one(const char *uri, size_t n, struct am_rua *r)
 		}
 	}
 	r->addr[o] = '\0';
-	if (!plain_mailbox(r->addr)) {
+	if (!am_mailbox_is_plain(r->addr)) {
 		snprintf(r->why, sizeof(r->why), "\"%.80s\" is not a plain local@domain address", r->addr);
 		r->addr[0] = '\0';
 		return;
