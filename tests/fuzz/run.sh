@@ -70,17 +70,12 @@ CPPFLAGS="-I$out/include -iquote $top/lib -iquote $top -iquote $top/tests -iquot
 # libunbound.pc wants libevent.pc, which Debian does not always install: fall back.
 LIBS="-lspf2 -lopendmarc $(pc_libs libunbound -lunbound) $(pc_libs libpsl -lpsl) $(pc_libs libidn2 -lidn2) -lresolv -pthread"
 
-# Sources the targets link (all of the engine but DKIM, libmilter and main;
-# mproto is the milter wire-protocol codec, pure functions over buffers).
-ENGINE="lib/util/util lib/util/netlist lib/util/sockspec lib/util/log lib/util/metrics lib/util/hostport lib/dns/resolver lib/dns/resolver-unbound lib/dns/dnscache
- lib/auth/verdict lib/auth/spf lib/auth/spf-dns lib/auth/spf-record lib/auth/spf-macro lib/auth/spf-count lib/auth/dmarc lib/auth/dmarc-names lib/auth/dmarc-lookup lib/auth/dmarc-record lib/auth/dmarc-policy lib/auth/dmarc-walk lib/auth/dmarc-bis lib/auth/message lib/auth/message-lex lib/auth/message-from lib/auth/message-ids
- lib/policy/conf lib/policy/ses lib/policy/authres lib/policy/alignlog lib/policy/verdictline milter/mproto"
-
-# fuzz_mserver runs the native engine's conversation over the whole
-# pipeline, DKIM included: these link only into it (the archive's other
-# members are pulled in only by what uses them).
-ENGINE="$ENGINE lib/util/appendfile lib/auth/dkim lib/auth/dkim-dns lib/auth/dkim-result lib/auth/keycache
- lib/policy/pipeline lib/policy/metrics-verdict milter/session milter/mconn"
+# Sources the targets link: every lib/ module (a new file is picked up
+# without editing this list) and, of milter/, the wire-protocol codec
+# (pure functions over buffers) and the native engine's conversation
+# that fuzz_mserver runs over the whole pipeline.  They go into an
+# archive, so a target links only the members it uses.
+ENGINE="$(cd "$top" && ls lib/*/*.c | sed 's/\.c$//' | tr '\n' ' ')milter/mproto milter/session milter/mconn"
 CPPFLAGS="$CPPFLAGS $(pc_cflags opendkim -I/usr/include/opendkim)"
 # Extra libraries of a target (keycache.c stands in for libcrypto's d2i_PUBKEY_bio, as in Makefile.am).
 extra_libs() {
