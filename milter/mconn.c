@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +39,13 @@ struct am_mconn {
 	/* The queue id ({i}) of the MAIL and end-of-message macros, as the verdict keeps it. */
 	char	qid_mail[64];
 	char	qid_eom[64];
-	char	peer[64];		/* for log lines */
+	/*
+	 * For log lines: the text, or (native engine) the address it is made
+	 * from at the first line that names it - most connections never log.
+	 */
+	char	peer[64];
+	struct sockaddr_storage peer_addr;
+	bool	peer_pending;		/* peer[] not yet made from peer_addr */
 };
 
 /* Bytes of input buffers beyond AM_MCONN_INPUT_START, all connections. */
@@ -63,7 +71,7 @@ resize_input(am_mconn *m, size_t size)
 			if (now - last >= BUDGET_LOG_SECONDS && atomic_compare_exchange_strong(&budget_logged, &last, now))
 				am_log(LOG_WARNING, "milter connection from %s: a %zu-byte packet while the "
 				    "connections' input buffers hold %zu MiB beyond their start: closing it "
-				    "(said once a minute)", m->peer, size, (size_t)(AM_MCONN_GROWTH_BUDGET >> 20));
+				    "(said once a minute)", am_mconn_peer(m), size, (size_t)(AM_MCONN_GROWTH_BUDGET >> 20));
 			return false;
 		}
 	} else {
@@ -85,6 +93,56 @@ am_mconn_new(am_pipeline *pipeline, const char *peer)
 	am_buf_init(&m->out);
 	am_strlcpy(m->peer, peer, sizeof(m->peer));
 	return m;
+}
+
+/* peer_addr as "192.0.2.1:25", "[2001:db8::1]:25" or "the unix socket". */
+static void
+peer_text(const struct sockaddr_storage *ss, char *buf, size_t buflen)
+{
+	char host[48];
+
+	if (ss->ss_family == AF_INET &&
+	    inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof(host)) != NULL)
+		snprintf(buf, buflen, "%s:%u", host, ntohs(((const struct sockaddr_in *)ss)->sin_port));
+	else if (ss->ss_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, host, sizeof(host)) != NULL)
+		snprintf(buf, buflen, "[%s]:%u", host, ntohs(((const struct sockaddr_in6 *)ss)->sin6_port));
+	else
+		am_strlcpy(buf, "the unix socket", buflen);
+}
+
+const char *
+am_mconn_peer(am_mconn *m)
+{
+	if (m->peer_pending) {
+		peer_text(&m->peer_addr, m->peer, sizeof(m->peer));
+		m->peer_pending = false;
+	}
+	return m->peer;
+}
+
+void
+am_mconn_begin(am_mconn *m, const struct sockaddr_storage *peer)
+{
+	m->peer_addr = *peer;
+	m->peer_pending = true;
+}
+
+void
+am_mconn_end(am_mconn *m)
+{
+	am_session_free(m->session);
+	m->session = NULL;
+	memset(&m->proto, 0, sizeof(m->proto));
+	m->inlen = 0;
+	m->message_ended = false;
+	m->qid_mail[0] = m->qid_eom[0] = '\0';
+	if (m->incap != AM_MCONN_INPUT_START)
+		(void)resize_input(m, AM_MCONN_INPUT_START);	/* shrinking always succeeds */
+	if (m->out.cap > OUT_KEEP)
+		am_buf_free(&m->out);
+	else
+		am_buf_reset(&m->out);
 }
 
 void
@@ -193,7 +251,7 @@ static enum am_mconn_status
 protocol_error(am_mconn *m, const char *what, unsigned char cmd)
 {
 	am_log(LOG_WARNING, "milter connection from %s: %s (command 0x%02x): closing it",
-	    m->peer, what, cmd);
+	    am_mconn_peer(m), what, cmd);
 	return AM_MCONN_CLOSE;
 }
 
@@ -215,7 +273,7 @@ on_optneg(am_mconn *m, const struct am_mpacket *p)
 	if (!am_mproto_parse_optneg(p, &mta))
 		return protocol_error(m, "malformed option negotiation", p->cmd);
 	if (!am_mproto_negotiate(&mta, need, &m->proto, &symlist, err, sizeof(err))) {
-		am_log(LOG_ERR, "milter connection from %s: %s", m->peer, err);
+		am_log(LOG_ERR, "milter connection from %s: %s", am_mconn_peer(m), err);
 		return AM_MCONN_CLOSE;
 	}
 	new_session(m);

@@ -173,12 +173,19 @@ am_dkim_lib_free(am_dkim_lib *l)
 
 /* ---- per message ---------------------------------------------------------- */
 
+/*
+ * raw[] (18 KB) is read only below nraw and each entry is set as it is
+ * added: zeroing it for every message cost more instructions than the
+ * rest of MAIL FROM (callgrind: 23,000 of 70,000 per MAIL) and made a
+ * message in flight hold pages it never uses.
+ */
 am_dkim_msg *
 am_dkim_msg_new(am_dkim_lib *l, const char *id)
 {
-	am_dkim_msg *m = am_xcalloc(1, sizeof(*m));
+	am_dkim_msg *m = am_xmalloc(sizeof(*m));
 	DKIM_STAT st = DKIM_STAT_OK;
 
+	memset(m, 0, offsetof(am_dkim_msg, raw));
 	m->lib = l;
 	am_strlcpy(m->id, id != NULL && *id != '\0' ? id : "-", sizeof(m->id));
 	if (l != NULL && l->lib != NULL) {

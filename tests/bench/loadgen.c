@@ -14,15 +14,19 @@
  * default every message gets a connection of its own (connect, 220, EHLO,
  * XCLIENT, 220, EHLO, then MAIL/RCPT/DATA pipelined, the data, QUIT) as
  * an inbound MX mostly sees; -k keeps the connection for the thread's next
- * message (XCLIENT once per connection).  Latency of a message: from the
- * connect (or, with -k, from MAIL) to the reply to the final dot.
+ * message (XCLIENT once per connection); -m K keeps it for K messages.
+ * -z: sessions with no message, as a rejected recipient gives (connect,
+ * EHLO, XCLIENT, EHLO, MAIL, RCPT to -R's address, which the server must
+ * refuse with 4xx/5xx, QUIT); N then counts sessions.  Latency of a
+ * message: from the connect (or, on a kept session, from MAIL) to the
+ * reply to the final dot; of a -z session, from the connect to QUIT's reply.
  *
  * Pool file (written by pool.py): per message one line
  * "<mail-from> <length>\n" and then <length> bytes of DATA content,
  * already dot-stuffed and ending in "\r\n.\r\n".
  *
- *   loadgen -p PORT -f POOL [-h HOST] [-n N] [-c C] [-k] [-x ADDR] [-H HELO]
- *           [-r RCPT] [-o LATFILE]
+ *   loadgen -p PORT -f POOL [-h HOST] [-n N] [-c C] [-k | -m K | -z [-R RCPT]]
+ *           [-x ADDR] [-H HELO] [-r RCPT] [-o LATFILE]
  * Prints one line: "sent=N ok=N errors=N seconds=S rate=R p50_ms=.. p99_ms=..".
  * Exit 0 when every message got a 2xx reply to its final dot.
  */
@@ -62,6 +66,9 @@ static int opt_port;
 static long opt_n = 1000;
 static int opt_c = 16;
 static bool opt_keep;
+static long opt_per_session = 1;	/* -m */
+static bool opt_nomsg;			/* -z */
+static const char *opt_reject_rcpt = "nobody@reject.bench.example";
 static const char *opt_xaddr;
 static const char *opt_helo = "a8-10.smtp-out.amazonses.com";
 static const char *opt_rcpt = "postmaster@sink.bench.example";
@@ -250,10 +257,23 @@ transaction(struct conn *c, const struct msg *m)
 	return send_all(c->fd, m->data, m->len) && expect(c, 200, 299);
 }
 
+/* -z: MAIL, a recipient the server refuses, QUIT. */
+static bool
+no_message_session(struct conn *c, const struct msg *m)
+{
+	char cmd[1024];
+	int n = snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\n", m->from, opt_reject_rcpt);
+
+	if (n < 0 || (size_t)n >= sizeof(cmd) || !send_all(c->fd, cmd, (size_t)n))
+		return false;
+	return expect(c, 250, 250) && expect(c, 400, 599);
+}
+
 static void *
 worker(void *arg)
 {
 	struct conn c = { .fd = -1 };
+	long on_session = 0;
 
 	(void)arg;
 	for (;;) {
@@ -267,13 +287,23 @@ worker(void *arg)
 		ok = true;
 		if (c.fd < 0)
 			ok = session_open(&c);
-		ok = ok && transaction(&c, &pool[(size_t)i % pool_count]);
-		lat[i] = now() - t0;
+		if (opt_nomsg) {
+			ok = ok && no_message_session(&c, &pool[(size_t)i % pool_count]);
+			if (ok)
+				session_close(&c, true);
+			lat[i] = now() - t0;
+		} else {
+			ok = ok && transaction(&c, &pool[(size_t)i % pool_count]);
+			lat[i] = now() - t0;
+		}
 		if (ok) {
 			atomic_fetch_add(&n_ok, 1);
-			if (!opt_keep)
+			if (!opt_keep && !opt_nomsg && ++on_session >= opt_per_session) {
 				session_close(&c, true);
+				on_session = 0;
+			}
 		} else {
+			on_session = 0;
 			atomic_fetch_add(&n_err, 1);
 			session_close(&c, false);
 		}
@@ -293,8 +323,8 @@ cmp_double(const void *a, const void *b)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: loadgen -p PORT -f POOL [-h HOST] [-n N] [-c C] [-k] [-x ADDR] [-H HELO] "
-	    "[-r RCPT] [-o LATFILE]\n");
+	fprintf(stderr, "usage: loadgen -p PORT -f POOL [-h HOST] [-n N] [-c C] [-k | -m K | -z [-R RCPT]] "
+	    "[-x ADDR] [-H HELO] [-r RCPT] [-o LATFILE]\n");
 	exit(2);
 }
 
@@ -306,7 +336,7 @@ main(int argc, char **argv)
 	double t0, secs;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "h:p:f:n:c:kx:H:r:o:")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:f:n:c:km:zR:x:H:r:o:")) != -1) {
 		switch (ch) {
 		case 'h': opt_host = optarg; break;
 		case 'p': opt_port = atoi(optarg); break;
@@ -314,6 +344,9 @@ main(int argc, char **argv)
 		case 'n': opt_n = atol(optarg); break;
 		case 'c': opt_c = atoi(optarg); break;
 		case 'k': opt_keep = true; break;
+		case 'm': opt_per_session = atol(optarg); break;
+		case 'z': opt_nomsg = true; break;
+		case 'R': opt_reject_rcpt = optarg; break;
 		case 'x': opt_xaddr = optarg; break;
 		case 'H': opt_helo = optarg; break;
 		case 'r': opt_rcpt = optarg; break;
@@ -321,7 +354,7 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (opt_port <= 0 || poolfile == NULL || opt_n <= 0 || opt_c <= 0 || opt_c > 4096)
+	if (opt_port <= 0 || poolfile == NULL || opt_n <= 0 || opt_c <= 0 || opt_c > 4096 || opt_per_session <= 0)
 		usage();
 	if (!load_pool(poolfile))
 		return 2;

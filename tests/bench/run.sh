@@ -20,7 +20,9 @@
 # tests/bench/RESULTS.md), BENCH_PROFILE=0 skips the perf profile,
 # BENCH_COLD_ONLY=1 runs only the cold-cache measurement (dnsdelay.py and
 # a restarted alignmilter; see README), BENCH_COLD_DELAY (50 ms per
-# answer), BENCH_COLD_TRIALS (10 per variant).
+# answer), BENCH_COLD_TRIALS (10 per variant), BENCH_SESSIONS=0 skips the
+# per-session rows (BENCH_SESSIONS_N, 600), BENCH_CALLGRIND=0 the
+# instruction counts (conncost.py).
 # Needs root and the Debian packages postfix, nsd, opendkim, opendmarc,
 # python3-dkim, openssl, linux-perf (optional), a C compiler.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -76,10 +78,9 @@ trap 'exit 130' INT TERM
 RC=1
 
 # --- tools -----------------------------------------------------------------
-for t in loadgen miltdrive; do
-	cc -O2 -std=gnu11 -Wall -Wextra -pthread -o "$WORK/$t" "$here/$t.c" ||
-		die "cannot build $t"
-done
+cc -O2 -std=gnu11 -Wall -Wextra -pthread -o "$WORK/loadgen" "$here/loadgen.c" || die "cannot build loadgen"
+cc -O2 -std=gnu11 -Wall -Wextra -pthread -o "$WORK/miltdrive" "$here/miltdrive.c" "$here/miltclient.c" ||
+	die "cannot build miltdrive"
 
 # --- DNS: tests/e2e/zones.py's world on 127.0.0.x:53 -------------------------
 "$PY" "$E2E/zones.py" "$WORK/dns" >/dev/null || die "zones.py failed"
@@ -226,6 +227,15 @@ EOF
 "$ALIGNMILTER" -f -c "$WORK/alignmilter-null.conf" </dev/null >"$WORK/alignmilter-null.log" 2>&1 &
 AM_PID_null=$!; PIDS="$PIDS $!"
 
+# The same alignmilter with Prometheus metrics on (MetricsListen): its CPU
+# per message beside the one without (issue 18: no shared lock, no cost).
+MET_PORT=$(free_port); METRICS_PORT=$(free_port)
+sed -e "s|^Socket .*|Socket inet:$MET_PORT@127.0.0.1|" -e "s|^AlignmentLog .*|AlignmentLog $WORK/alignment-metrics.log|" \
+	"$WORK/alignmilter-inet.conf" >"$WORK/alignmilter-metrics.conf"
+echo "MetricsListen 127.0.0.1:$METRICS_PORT" >>"$WORK/alignmilter-metrics.conf"
+"$ALIGNMILTER" -f -c "$WORK/alignmilter-metrics.conf" </dev/null >"$WORK/alignmilter-metrics.log" 2>&1 &
+AM_PID_metrics=$!; PIDS="$PIDS $!"
+
 # The cold-cache instance: bench.py starts it afresh for every trial (the
 # answer caches are in the process), asking the nsd through dnsdelay.py.
 COLD_PORT=$(free_port)
@@ -248,7 +258,7 @@ mkdir -p "$WORK/capture"
 "$PY" "$E2E/sink.py" "$WORK/capture" 127.0.0.1 "$CAP_PORT" </dev/null >"$WORK/sink.log" 2>&1 &
 PIDS="$PIDS $!"
 
-for p in "$AM_PORT alignmilter" "$NULL_PORT alignmilter-null" "$ODK_PORT opendkim" "$ODM_PORT opendmarc" "$SINK_PORT smtp-sink" "$CAP_PORT sink.py"; do
+for p in "$AM_PORT alignmilter" "$NULL_PORT alignmilter-null" "$MET_PORT alignmilter-metrics" "$METRICS_PORT metrics-http" "$ODK_PORT opendkim" "$ODM_PORT opendmarc" "$SINK_PORT smtp-sink" "$CAP_PORT sink.py"; do
 	set -- $p
 	wait_port 127.0.0.1 "$1" 10 || { cat "$WORK"/*.log >&2; die "$2 does not listen on $1"; }
 done
@@ -270,7 +280,7 @@ cat >"$WORK/bench.json" <<EOF
  "pool": "$WORK/pool/pool.bin", "sample": "$WORK/pool/msg0000.eml",
  "xclient_addr": "192.0.2.10", "helo": "a8-10.smtp-out.amazonses.com",
  "sink_port": $SINK_PORT, "capture_port": $CAP_PORT, "capture_dir": "$WORK/capture",
- "dns": "$DNS_IP:53", "alignmilter": "$ALIGNMILTER",
+ "dns": "$DNS_IP:53", "alignmilter": "$ALIGNMILTER", "alignmilter_conf": "$WORK/alignmilter-inet.conf",
  "cold": {"conf": "$WORK/alignmilter-cold.conf", "port": $COLD_PORT, "relay": "127.0.0.1:$RELAY_PORT",
           "relay_log": "$WORK/dnsdelay.log", "delay_ms": $COLD_DELAY, "trials": ${BENCH_COLD_TRIALS:-10},
           "milter_log": "$WORK/alignmilter-cold.log"},
@@ -279,6 +289,8 @@ cat >"$WORK/bench.json" <<EOF
    "opendkim+opendmarc": {"ports": [$ODK_PORT, $ODM_PORT], "pids": [$ODK_PID_inet, $ODM_PID_inet]},
    "alignmilter/unix": {"sockets": ["$WORK/am.sock"], "pids": [$AM_PID_unix]},
    "alignmilter/pass-through": {"ports": [$NULL_PORT], "pids": [$AM_PID_null]},
+   "alignmilter/metrics": {"ports": [$MET_PORT], "pids": [$AM_PID_metrics], "metrics_port": $METRICS_PORT,
+                           "conf": "$WORK/alignmilter-metrics.conf"},
    "opendkim+opendmarc/unix": {"sockets": ["$WORK/odk.sock", "$WORK/odm.sock"], "pids": [$ODK_PID_unix, $ODM_PID_unix]}},
  "out": "${BENCH_OUT:-$here/RESULTS.md}",
  "command": "sudo sh tests/bench/run.sh BUILDDIR $N $CS"}
