@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,10 +171,28 @@ mail_from_cut(struct am_verdict *v, const char *mail_from)
 	memcpy(v->mail_from + n, "...", 4);
 }
 
+/*
+ * A message context, zeroed but for v.dkim.sig (30 KB): its entries
+ * beyond v.dkim.count are unspecified (verdict.h) and each is cleared as
+ * it is filled.  Zeroing it on every MAIL FROM was 36,000 of the 44,000
+ * instructions of a session whose recipients are refused (callgrind),
+ * and made every message in flight touch pages it seldom uses.
+ */
+static am_pipeline_msg *
+msg_alloc(void)
+{
+	am_pipeline_msg *c = am_xmalloc(sizeof(*c));
+	size_t sig_at = offsetof(am_pipeline_msg, v.dkim.sig), sig_end = sig_at + sizeof(c->v.dkim.sig);
+
+	memset(c, 0, sig_at);
+	memset((char *)c + sig_end, 0, sizeof(*c) - sig_end);
+	return c;
+}
+
 am_pipeline_msg *
 am_pipeline_msg_new(am_pipeline *e, const char *client_ip, const char *helo, const char *mail_from)
 {
-	am_pipeline_msg *c = am_xcalloc(1, sizeof(*c));
+	am_pipeline_msg *c = msg_alloc();
 	const char *domain;
 
 	c->pipeline = e;
