@@ -160,25 +160,10 @@ def hold1000(B, k=1000):
 def _strace(B, system, tag, n, action):
     """strace -c -f on the system's milter processes while action() runs; calls per 1/n."""
     out = os.path.join(B.CFG["work"], "strace-%s-%s.txt" % (tag, B.dirname(system)))
-    cmd = ["strace", "-c", "-f", "-q", "-o", out]
-    for p in B.pids_of(system):
-        cmd += ["-p", str(p)]
-    st = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.0)
-    try:
-        action()
-    finally:
-        time.sleep(0.3)
-        st.send_signal(2)
-        st.wait()
-    rows = []
-    with open(out) as f:
-        for line in f:
-            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d+\s+)?(\w+)\s*$", line)
-            if m and m.group(3) != "total":
-                rows.append((int(m.group(1)) / n, m.group(3)))
-    rows.sort(reverse=True)
-    return {"total": sum(r[0] for r in rows), "top": rows[:8]}
+    r = B.strace_calls(B.pids_of(system), out, n, action, top=8)
+    if r is None:
+        raise RuntimeError("strace cannot run")
+    return r
 
 
 def connsyscalls(B, n=500):
