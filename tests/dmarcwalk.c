@@ -38,36 +38,29 @@ fail(char *err, size_t errlen, int line, const char *fmt, ...)
 	return false;
 }
 
+/* The log's words for results, read back with verdict.c's names (as alignlog-read.c does). */
 static bool
 spf_result(const char *s, enum am_spf_result *r)
 {
-	static const struct { const char *name; enum am_spf_result r; } map[] = {
-		{ "none", AM_SPF_NONE }, { "neutral", AM_SPF_NEUTRAL }, { "pass", AM_SPF_PASS },
-		{ "fail", AM_SPF_FAIL }, { "softfail", AM_SPF_SOFTFAIL },
-		{ "temperror", AM_SPF_TEMPERROR }, { "permerror", AM_SPF_PERMERROR },
-	};
-	size_t i;
+	int i;
 
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(s, map[i].name) == 0) {
-			*r = map[i].r;
+	for (i = AM_SPF_NONE; i <= AM_SPF_PERMERROR; i++)
+		if (strcmp(s, am_spf_result_name((enum am_spf_result)i)) == 0) {
+			*r = (enum am_spf_result)i;
 			return true;
 		}
 	return false;
 }
 
+/* A signature's result: never "none", which means no signature at all. */
 static bool
 dkim_result(const char *s, enum am_dkim_result *r)
 {
-	static const struct { const char *name; enum am_dkim_result r; } map[] = {
-		{ "pass", AM_DKIM_PASS }, { "fail", AM_DKIM_FAIL }, { "neutral", AM_DKIM_NEUTRAL },
-		{ "temperror", AM_DKIM_TEMPERROR }, { "permerror", AM_DKIM_PERMERROR },
-	};
-	size_t i;
+	int i;
 
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(s, map[i].name) == 0) {
-			*r = map[i].r;
+	for (i = AM_DKIM_PASS; i <= AM_DKIM_PERMERROR; i++)
+		if (strcmp(s, am_dkim_result_name((enum am_dkim_result)i)) == 0) {
+			*r = (enum am_dkim_result)i;
 			return true;
 		}
 	return false;

@@ -283,20 +283,16 @@ def render(B, w):
                 "-" if s == "postfix" else "%.0f" % f["per_conn"], "-" if s == "postfix" else "%.0f" % f["per_msg"],
                 fm["by_k"][0], fm["by_k"][1], fm["by_k"][10]))
         w("")
-    sp = cc.get("syscalls_postfix")
-    if sp:
-        w("System calls per milter connection as Postfix drives it (strace -c -f on the milter processes "
-          "over 300 no-message sessions, 600 connections): " + "; ".join(
-              "%s %.1f (%s)" % (s, v["total"], ", ".join("%s %.1f" % (n, c) for c, n in v["top"][:6]))
-              for s, v in sp.items()) + ".")
-        w("")
-    sc = cc.get("syscalls")
-    if sc:
-        w("The same straight from miltdrive (`-m 0 -a`: negotiation, "
-          "CONNECT, HELO, MAIL, ABORT, QUIT, each stage its own write): " + "; ".join(
-              "%s %.1f (%s)" % (s, v["total"], ", ".join("%s %.1f" % (n, c) for c, n in v["top"][:6]))
-              for s, v in sc.items()) + ".")
-        w("")
+    for key, lead in (("syscalls_postfix", "System calls per milter connection as Postfix drives it "
+                       "(strace -c -f on the milter processes over 300 no-message sessions, 600 connections): "),
+                      ("syscalls", "The same straight from miltdrive (`-m 0 -a`: negotiation, "
+                       "CONNECT, HELO, MAIL, ABORT, QUIT, each stage its own write): ")):
+        calls = cc.get(key)
+        if calls:
+            w(lead + "; ".join(
+                "%s %.1f (%s)" % (s, v["total"], ", ".join("%s %.1f" % (n, c) for c, n in v["top"][:6]))
+                for s, v in calls.items()) + ".")
+            w("")
     cg = cc.get("callgrind")
     if cg:
         w("Instructions (callgrind, alignmilter's every thread, per unit; `tests/bench/README.md` has the "
