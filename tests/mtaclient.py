@@ -231,14 +231,23 @@ def flood(host, port, pid, n):
         pass
     print("# the client that never reads wrote %d bytes before its socket filled" % sent)
 
-    # The flood: n connections, every other one negotiating, none sending more.
+    # Silent connections (TCP, never a byte): the kernel holds them (TCP_DEFER_ACCEPT) until they
+    # speak, so they take neither a thread nor a slot of the cap.
+    threads0 = status(pid, "Threads")
+    silent = [socket.create_connection((host, port), 5) for _ in range(200)]
+    time.sleep(0.5)
+    threads1 = status(pid, "Threads")
+    check(threads0 is not None and threads1 is not None and threads1 <= threads0 + 2,
+          "200 connections that send nothing take no milter thread (%s threads before, %s with them)"
+          % (threads0, threads1), (threads0, threads1))
+
+    # The flood: n connections, each negotiating as an MTA does at once, none sending more.
     t0 = time.time()
     flood_socks, failed_connects = [], 0
     for i in range(n):
         try:
             s = socket.create_connection((host, port), 5)
-            if i % 2 == 0:
-                s.sendall(pkt(b"O", struct.pack("!III", 6, ACTIONS_ALL, PROTO_ALL)))
+            s.sendall(pkt(b"O", struct.pack("!III", 6, ACTIONS_ALL, PROTO_ALL)))
             flood_socks.append(s)
         except OSError:
             failed_connects += 1
@@ -272,7 +281,7 @@ def flood(host, port, pid, n):
           "threads stay at the connections held plus a few (%s for %d held)" % (threads, held), threads)
     check(status(pid, "VmRSS") is not None, "the milter is alive during the flood")
 
-    for s in flood_socks:
+    for s in flood_socks + silent:
         s.close()
     deaf.s.close()
     deadline = time.time() + 10
