@@ -915,6 +915,8 @@ def main(argv):
     t_start = time.monotonic()
     rc = 0
     try:
+        if conncost.ONLY:       # BENCH_ONLY=part,...: those conncost.py parts alone (README)
+            return conncost.only(sys.modules[__name__])
         if COLD_ONLY:
             cold_cache()
             raise ColdStop()
@@ -960,6 +962,8 @@ def main(argv):
         conncost.connsyscalls(B)
         conncost.hold1000(B)
         conncost.callgrind(B)
+        conncost.soak(B)
+        conncost.dkimfloor(B)
         # VmHWM can read lower than an RSS seen earlier: memory a process
         # returns with madvise (glibc's cached thread stacks) leaves RSS
         # without passing the kernel's high-water update.  Peak = the higher.

@@ -22,9 +22,14 @@
 # a restarted alignmilter; see README), BENCH_COLD_DELAY (50 ms per
 # answer), BENCH_COLD_TRIALS (10 per variant), BENCH_SESSIONS=0 skips the
 # per-session rows (BENCH_SESSIONS_N, 600), BENCH_CALLGRIND=0 the
-# instruction counts (conncost.py).
+# instruction counts (conncost.py), BENCH_SOAK_N=0 the soak (100000
+# messages), BENCH_DKIMFLOOR_N (2000) messages for dkimfloor.c;
+# BENCH_ONLY=soak,flood,dkimfloor,... runs only those parts of conncost.py
+# (also sessions, syscalls, hold, callgrind) and writes WORK/only.md (and
+# BENCH_OUT if set), not RESULTS.md.
 # Needs root and the Debian packages postfix, nsd, opendkim, opendmarc,
-# python3-dkim, openssl, linux-perf (optional), a C compiler.
+# python3-dkim, openssl, linux-perf (optional), a C compiler; libopendkim-dev
+# and libssl-dev for dkimfloor.c (optional: without them no DKIM floor).
 here=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$(cd "$here/../.." && pwd)}"
 [ $# -ge 1 ] || { echo "usage: $0 BUILDDIR [N] [C...]" >&2; exit 2; }
@@ -81,6 +86,11 @@ RC=1
 cc -O2 -std=gnu11 -Wall -Wextra -pthread -o "$WORK/loadgen" "$here/loadgen.c" || die "cannot build loadgen"
 cc -O2 -std=gnu11 -Wall -Wextra -pthread -o "$WORK/miltdrive" "$here/miltdrive.c" "$here/miltclient.c" ||
 	die "cannot build miltdrive"
+cc -O2 -std=gnu11 -Wall -Wextra -pthread -o "$WORK/floormilt" "$here/floormilt.c" || die "cannot build floormilt"
+# The DKIM library's floor; its d2i_PUBKEY_bio must be what libopendkim calls.
+DKIMFLOOR=$WORK/dkimfloor
+cc -O2 -std=gnu11 -Wall -Wextra -Wl,--export-dynamic-symbol=d2i_PUBKEY_bio -o "$DKIMFLOOR" \
+	"$here/dkimfloor.c" -lopendkim -lcrypto || { say "cannot build dkimfloor.c: no DKIM library floor"; DKIMFLOOR=; }
 
 # --- DNS: tests/e2e/zones.py's world on 127.0.0.x:53 -------------------------
 "$PY" "$E2E/zones.py" "$WORK/dns" >/dev/null || die "zones.py failed"
@@ -148,8 +158,8 @@ PIDS="$PIDS $!"
 say "dnsdelay.py on 127.0.0.1:$RELAY_PORT (answers of $DNS_IP:53 delayed $COLD_DELAY ms)"
 
 # --- the message pool, signed once, before any timing -------------------------
-# The cold-cache measurement alone sends only the first message.
-[ -n "${BENCH_COLD_ONLY:-}" ] && : "${BENCH_POOL:=10}"
+# The cold-cache measurement and BENCH_ONLY's parts need few messages.
+[ -n "${BENCH_COLD_ONLY:-}${BENCH_ONLY:-}" ] && : "${BENCH_POOL:=10}"
 "$PY" "$here/pool.py" "$WORK/dns/keys.json" "$WORK/pool" "${BENCH_POOL:-200}" || die "pool.py failed"
 "$PY" "$E2E/zones.py" "$WORK/dns" --verify-message "$WORK/pool/msg0000.eml" "$DNS_IP" 53 >"$WORK/pool/verify.txt" ||
 	{ cat "$WORK/pool/verify.txt" >&2; die "python3-dkim cannot verify the pool's first message"; }
@@ -227,6 +237,15 @@ EOF
 "$ALIGNMILTER" -f -c "$WORK/alignmilter-null.conf" </dev/null >"$WORK/alignmilter-null.log" 2>&1 &
 AM_PID_null=$!; PIDS="$PIDS $!"
 
+# The floor of the milter protocol itself (floormilt.c: negotiates as
+# alignmilter does, verifies nothing, keeps nothing): one thread per
+# connection as alignmilter's engine, and an epoll event loop.
+FLOOR_T_PORT=$(free_port); FLOOR_E_PORT=$(free_port)
+"$WORK/floormilt" -t "$FLOOR_T_PORT" </dev/null >"$WORK/floormilt-t.log" 2>&1 &
+FLOOR_T_PID=$!; PIDS="$PIDS $!"
+"$WORK/floormilt" -e "$FLOOR_E_PORT" </dev/null >"$WORK/floormilt-e.log" 2>&1 &
+FLOOR_E_PID=$!; PIDS="$PIDS $!"
+
 # The same alignmilter with Prometheus metrics on (MetricsListen): its CPU
 # per message beside the one without (issue 18: no shared lock, no cost).
 MET_PORT=$(free_port); METRICS_PORT=$(free_port)
@@ -258,7 +277,7 @@ mkdir -p "$WORK/capture"
 "$PY" "$E2E/sink.py" "$WORK/capture" 127.0.0.1 "$CAP_PORT" </dev/null >"$WORK/sink.log" 2>&1 &
 PIDS="$PIDS $!"
 
-for p in "$AM_PORT alignmilter" "$NULL_PORT alignmilter-null" "$MET_PORT alignmilter-metrics" "$METRICS_PORT metrics-http" "$ODK_PORT opendkim" "$ODM_PORT opendmarc" "$SINK_PORT smtp-sink" "$CAP_PORT sink.py"; do
+for p in "$AM_PORT alignmilter" "$NULL_PORT alignmilter-null" "$FLOOR_T_PORT floormilt-t" "$FLOOR_E_PORT floormilt-e" "$MET_PORT alignmilter-metrics" "$METRICS_PORT metrics-http" "$ODK_PORT opendkim" "$ODM_PORT opendmarc" "$SINK_PORT smtp-sink" "$CAP_PORT sink.py"; do
 	set -- $p
 	wait_port 127.0.0.1 "$1" 10 || { cat "$WORK"/*.log >&2; die "$2 does not listen on $1"; }
 done
@@ -276,7 +295,7 @@ say "alignmilter :$AM_PORT (pid $AM_PID_inet), opendkim :$ODK_PORT ($ODK_PID_ine
 cat >"$WORK/bench.json" <<EOF
 {"work": "$WORK", "e2e_dir": "$E2E", "n": $N, "cs": [$(echo $CS | tr ' ' ',')],
  "runs": ${BENCH_RUNS:-3}, "profile": ${BENCH_PROFILE:-1},
- "loadgen": "$WORK/loadgen", "miltdrive": "$WORK/miltdrive",
+ "loadgen": "$WORK/loadgen", "miltdrive": "$WORK/miltdrive", "dkimfloor": "$DKIMFLOOR",
  "pool": "$WORK/pool/pool.bin", "sample": "$WORK/pool/msg0000.eml",
  "xclient_addr": "192.0.2.10", "helo": "a8-10.smtp-out.amazonses.com",
  "sink_port": $SINK_PORT, "capture_port": $CAP_PORT, "capture_dir": "$WORK/capture",
@@ -289,6 +308,8 @@ cat >"$WORK/bench.json" <<EOF
    "opendkim+opendmarc": {"ports": [$ODK_PORT, $ODM_PORT], "pids": [$ODK_PID_inet, $ODM_PID_inet]},
    "alignmilter/unix": {"sockets": ["$WORK/am.sock"], "pids": [$AM_PID_unix]},
    "alignmilter/pass-through": {"ports": [$NULL_PORT], "pids": [$AM_PID_null]},
+   "floor/threads": {"ports": [$FLOOR_T_PORT], "pids": [$FLOOR_T_PID]},
+   "floor/epoll": {"ports": [$FLOOR_E_PORT], "pids": [$FLOOR_E_PID]},
    "alignmilter/metrics": {"ports": [$MET_PORT], "pids": [$AM_PID_metrics], "metrics_port": $METRICS_PORT,
                            "conf": "$WORK/alignmilter-metrics.conf"},
    "opendkim+opendmarc/unix": {"sockets": ["$WORK/odk.sock", "$WORK/odm.sock"], "pids": [$ODK_PID_unix, $ODM_PID_unix]}},
