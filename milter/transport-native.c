@@ -17,18 +17,20 @@
  * batch at once.  Idle threads wait in accept(2) themselves, so a new
  * connection costs no hand-off either (on TCP, accept returns only once
  * the MTA's negotiation is there: one wake-up, not two); a thread that
- * takes the last idle slot starts a new one.  A thread keeps its am_mconn (buffers)
- * from one connection to the next, and the peer's address becomes text
- * only if a log line names it, so a connection allocates no more than
- * its session (callgrind: 7,700 -> 3,500 instructions per connection).
+ * takes the last idle slot starts a new one.  A thread keeps its
+ * am_mconn (buffers) from one connection to the next, and the peer's
+ * address becomes text only if a log line names it, so a connection
+ * allocates no more than its session (callgrind: 7,700 -> 3,500
+ * instructions per connection).
  *
  * Why not an event loop (workers in epoll_wait, connections armed one
  * shot at a time, none holding a thread while it waits for its MTA):
  * tried, and each wait then costs an epoll_ctl and an epoll_wait besides
- * the read; the milter's CPU per connection rose from ~52 to ~75 us
- * (miltdrive, same run) against 45-50 us for the least a thread-per-
- * connection milter can do (tests/bench/floormilt.c).  What it would
- * save is a waiting connection's stack, 8 KiB resident.
+ * the read: per connection 72-91 us instead of 54-65 us one client at a
+ * time, 55-64 instead of 39-41 with four (miltdrive, same runs), while
+ * the least a milter of either model can do (tests/bench/floormilt.c)
+ * cost 47-65 and 36-42 us.  What it would save is a waiting
+ * connection's stack, 8 KiB resident.
  *
  * The cap (MaxConnections): a connection over it is accepted and closed
  * at once, so the MTA sees the connection end, applies its

@@ -244,7 +244,7 @@ def flood(host, port, pid, n):
     # The flood: n connections, each negotiating as an MTA does at once, none sending more.
     t0 = time.time()
     flood_socks, failed_connects = [], 0
-    for i in range(n):
+    for _i in range(n):
         try:
             s = socket.create_connection((host, port), 5)
             s.sendall(pkt(b"O", struct.pack("!III", 6, ACTIONS_ALL, PROTO_ALL)))
