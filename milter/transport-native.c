@@ -146,7 +146,6 @@
 
 struct nconn {
 	int	fd;
-	bool	tcp;
 	atomic_bool reading;		/* waiting for the MTA (stop may shut it down) */
 	struct nconn *next, *prev;	/* registry, for stop */
 	am_mconn *conversation;		/* the thread's, reused connection after connection */
@@ -290,7 +289,7 @@ ack_now(const struct nconn *m)
 {
 	int on = 1;
 
-	if (m->tcp)
+	if (listen_tcp)
 		(void)setsockopt(m->fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof(on));
 }
 
@@ -437,7 +436,6 @@ acceptor(void *permanent)
 
 	memset(&m, 0, sizeof(m));
 	atomic_init(&m.reading, false);
-	m.tcp = listen_tcp;
 	for (;;) {
 		len = sizeof(peer);
 		fd = accept4(listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);

@@ -243,30 +243,31 @@ session_close(struct conn *c, bool polite)
 	c->fd = -1;
 }
 
-/* MAIL, RCPT, DATA pipelined (RFC 2920), then the content. */
+/* Commands pipelined (RFC 2920): MAIL FROM the message's sender, RCPT TO rcpt, and more. */
+static bool
+send_envelope(struct conn *c, const struct msg *m, const char *rcpt, const char *more)
+{
+	char cmd[1024];
+	int n = snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\n%s", m->from, rcpt, more);
+
+	return n >= 0 && (size_t)n < sizeof(cmd) && send_all(c->fd, cmd, (size_t)n);
+}
+
+/* MAIL, RCPT, DATA pipelined, then the content. */
 static bool
 transaction(struct conn *c, const struct msg *m)
 {
-	char cmd[1024];
-	int n = snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n", m->from, opt_rcpt);
-
-	if (n < 0 || (size_t)n >= sizeof(cmd) || !send_all(c->fd, cmd, (size_t)n))
-		return false;
-	if (!expect(c, 250, 250) || !expect(c, 250, 251) || !expect(c, 354, 354))
+	if (!send_envelope(c, m, opt_rcpt, "DATA\r\n") ||
+	    !expect(c, 250, 250) || !expect(c, 250, 251) || !expect(c, 354, 354))
 		return false;
 	return send_all(c->fd, m->data, m->len) && expect(c, 200, 299);
 }
 
-/* -z: MAIL, a recipient the server refuses, QUIT. */
+/* -z: MAIL, a recipient the server refuses (the caller ends the session). */
 static bool
 no_message_session(struct conn *c, const struct msg *m)
 {
-	char cmd[1024];
-	int n = snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\n", m->from, opt_reject_rcpt);
-
-	if (n < 0 || (size_t)n >= sizeof(cmd) || !send_all(c->fd, cmd, (size_t)n))
-		return false;
-	return expect(c, 250, 250) && expect(c, 400, 599);
+	return send_envelope(c, m, opt_reject_rcpt, "") && expect(c, 250, 250) && expect(c, 400, 599);
 }
 
 static void *
@@ -278,6 +279,7 @@ worker(void *arg)
 	(void)arg;
 	for (;;) {
 		long i = atomic_fetch_add(&next_msg, 1);
+		const struct msg *m;
 		double t0;
 		bool ok;
 
@@ -287,15 +289,11 @@ worker(void *arg)
 		ok = true;
 		if (c.fd < 0)
 			ok = session_open(&c);
-		if (opt_nomsg) {
-			ok = ok && no_message_session(&c, &pool[(size_t)i % pool_count]);
-			if (ok)
-				session_close(&c, true);
-			lat[i] = now() - t0;
-		} else {
-			ok = ok && transaction(&c, &pool[(size_t)i % pool_count]);
-			lat[i] = now() - t0;
-		}
+		m = &pool[(size_t)i % pool_count];
+		ok = ok && (opt_nomsg ? no_message_session(&c, m) : transaction(&c, m));
+		if (ok && opt_nomsg)
+			session_close(&c, true);	/* timed to QUIT's reply */
+		lat[i] = now() - t0;
 		if (ok) {
 			atomic_fetch_add(&n_ok, 1);
 			if (!opt_keep && !opt_nomsg && ++on_session >= opt_per_session) {
